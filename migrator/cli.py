@@ -1,0 +1,149 @@
+"""The `pindah` command line: thin click commands over the rooms that do the work.
+
+Every error an artist can meet leaves as one line on stderr and a non-zero exit code (2 for
+bad input); a traceback is only shown when PINDAH_DEBUG is set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .errors import PindahError
+from .model import INCLUDE_NAMES, PostKind
+from .sources import read_export
+from .summary import Summary, summarise
+
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in pindah, not the artist's fault
+
+
+class _FriendlyGroup(click.Group):
+    """Turns pindah's errors (and, unless debugging, any crash) into one clear line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PindahError as exc:
+            raise _LineError(exc.one_line(), exc.exit_code) from None
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            raise click.exceptions.Abort() from None
+        except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+            if os.environ.get("PINDAH_DEBUG"):
+                raise
+            raise _LineError(
+                f"unexpected error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+                "(this is a bug in pindah; run again with PINDAH_DEBUG=1 and report what it prints)",
+                EXIT_INTERNAL,
+            ) from None
+
+
+class _LineError(click.ClickException):
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@click.group(cls=_FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="pindah")
+def cli() -> None:
+    """pindah moves your Instagram history to platforms that respect artists."""
+
+
+def parse_include(value: str | None) -> list[PostKind]:
+    """`--include reels,stories` -> [POST, REEL, STORY]; feed posts are always included."""
+    kinds = [PostKind.POST]
+    for name in (value or "").replace(" ", "").split(","):
+        if not name:
+            continue
+        if name == "all":
+            return list(dict.fromkeys([PostKind.POST, *INCLUDE_NAMES.values()]))
+        if name not in INCLUDE_NAMES:
+            raise click.BadParameter(
+                f"unknown kind {name!r}; choose from {', '.join(INCLUDE_NAMES)} or all", param_hint="--include")
+        kinds.append(INCLUDE_NAMES[name])
+    return list(dict.fromkeys(kinds))
+
+
+@cli.command()
+@click.argument("export", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--include", metavar="KINDS",
+              help="Also read other kinds: reels, stories, archived, profile, other (comma-separated), or all.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--posts", "as_posts", is_flag=True, help="Print every post as JSON Lines, oldest first.")
+def inspect(export: tuple[Path, ...], include: str | None, as_json: bool, as_posts: bool) -> None:
+    """Show what is in an Instagram export (ZIP, ZIP parts, folder or instaloader dump).
+
+    Nothing is changed or written: the export is only read.
+    """
+    kinds = parse_include(include)
+    err = Console(stderr=True)
+    with err.status("Reading your export…") if err.is_terminal else nullcontext():
+        with read_export(export, kinds) as exp:
+            if as_posts:
+                out = sys.stdout
+                for post in exp.posts:
+                    out.write(json.dumps(post.as_dict(), ensure_ascii=False) + "\n")
+                return
+            summary = summarise(exp, [k.value for k in kinds])
+    if as_json:
+        click.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_summary(summary)
+
+
+_KIND_WORDS = {
+    "post": ("feed post", "feed posts"), "reel": ("reel", "reels"), "story": ("story", "stories"),
+    "archived": ("archived post", "archived posts"), "profile_photo": ("profile photo", "profile photos"),
+    "other": ("other item", "other items"),
+}
+
+
+def _print_summary(s: Summary) -> None:
+    console = Console()
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("Export", ", ".join(s.sources))
+    table.add_row("Layout", s.layout_label)
+    kinds = ", ".join(f"{n} {_KIND_WORDS[k][n != 1]}" for k, n in s.by_kind.items()) or "none"
+    table.add_row("Posts", f"{s.posts} ({kinds})")
+    table.add_row("Carousels", str(s.carousels))
+    table.add_row("Media", f"{s.images} images, {s.videos} videos")
+    if s.first_post:
+        table.add_row("Dates", f"{s.first_post[:10]} to {s.last_post[:10]}")
+    missing = "[green]none[/]" if not s.missing_files else f"[yellow]{s.missing_files}[/]"
+    table.add_row("Missing files", missing)
+    table.add_row("Problems", "[green]none[/]" if not s.problems else f"[yellow]{s.problems}[/]")
+    console.print(table)
+    for path in s.missing_examples:
+        console.print(f"  [yellow]missing[/] {path}", highlight=False)
+    if s.missing_files > len(s.missing_examples):
+        console.print(f"  … and {s.missing_files - len(s.missing_examples)} more missing files")
+    for problem in s.problem_examples:
+        console.print(f"  [yellow]note[/] {problem}", highlight=False)
+    if s.problems > len(s.problem_examples):
+        console.print(f"  … and {s.problems - len(s.problem_examples)} more (see --json)")
+    if s.not_included:
+        names = {v.value: k for k, v in INCLUDE_NAMES.items()}
+        extra = ",".join(names[k] for k in s.not_included)
+        console.print(f"Also in this export: {', '.join(names[k] for k in s.not_included)}. "
+                      f"Add [bold]--include {extra}[/] to read them.")
+
+
+def main() -> None:
+    cli(prog_name="pindah")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+"""The normalised model every reader produces and every later room consumes.
+
+A `Post` is one thing the artist published (a feed post, reel, story, ...) with its `Media`
+in carousel order. Readers fill these in from whatever layout the export has; nothing
+downstream ever looks at the export's own JSON or HTML again.
+
+Media facts that need the file's bytes (MIME type, pixel size, hash) are read lazily and
+only from the file's first bytes, so listing 50,000 media files never loads them.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import IO, TYPE_CHECKING, Any
+
+from . import sniff, textparse
+
+if TYPE_CHECKING:
+    from .exportfs import ExportTree
+
+
+class PostKind(str, enum.Enum):
+    POST = "post"
+    REEL = "reel"  # includes IGTV videos, which Instagram folded into reels in 2022
+    STORY = "story"
+    ARCHIVED = "archived"
+    PROFILE_PHOTO = "profile_photo"
+    OTHER = "other"  # "other content": drafts and leftovers Meta files separately
+
+
+# Names used by `--include` (plural, as an artist would say them) -> kinds.
+INCLUDE_NAMES: dict[str, PostKind] = {
+    "posts": PostKind.POST,
+    "reels": PostKind.REEL,
+    "stories": PostKind.STORY,
+    "archived": PostKind.ARCHIVED,
+    "profile": PostKind.PROFILE_PHOTO,
+    "other": PostKind.OTHER,
+}
+
+
+class MediaType(str, enum.Enum):
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+class AltOrigin(str, enum.Enum):
+    USER = "user"  # the artist wrote it
+    INSTAGRAM = "instagram"  # Instagram's automatic "Photo by ... May be an image of ..."
+
+
+_UNKNOWN = object()  # "not sniffed yet", distinct from a sniffed None
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a post was made. Coordinates are private data: never published by default."""
+
+    name: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "latitude": self.latitude, "longitude": self.longitude}
+
+
+@dataclass(eq=False)
+class Media:
+    """One image or video of a post, addressed by its path inside the export."""
+
+    path: str  # export-relative POSIX path, as the export's metadata names it
+    tree: "ExportTree | None" = field(default=None, repr=False)
+    type_hint: MediaType | None = None  # what the metadata says, used when bytes can't tell
+    alt_text: str | None = None
+    alt_origin: AltOrigin | None = None
+    thumbnail_path: str | None = None  # instaloader keeps a cover image beside each video
+    _mime: object = field(default=_UNKNOWN, repr=False)
+    _size_px: tuple[int | None, int | None] | None = field(default=None, repr=False)
+    _sha256: str | None = field(default=None, repr=False)
+
+    @property
+    def missing(self) -> bool:
+        return self.tree is None or not self.tree.exists(self.path)
+
+    @property
+    def size(self) -> int | None:
+        return None if self.missing else self.tree.size(self.path)  # type: ignore[union-attr]
+
+    @property
+    def mime(self) -> str | None:
+        """Sniffed from the first bytes (cached); None when missing or not media we know."""
+        if self._mime is _UNKNOWN:
+            self._mime = None if self.missing else sniff.sniff_mime(self._opener)
+        return self._mime  # type: ignore[return-value]
+
+    @property
+    def type(self) -> MediaType:
+        sniffed = sniff.type_of_mime(self.mime)
+        if sniffed is not None:
+            return MediaType(sniffed)
+        if self.type_hint is not None:
+            return self.type_hint
+        return MediaType(sniff.type_from_name(self.path))
+
+    def _dimensions(self) -> tuple[int | None, int | None]:
+        if self._size_px is None:
+            readable = self.type is MediaType.IMAGE and sniff.type_of_mime(self.mime) == "image"
+            self._size_px = sniff.image_size(self._opener) if readable else (None, None)
+        return self._size_px
+
+    @property
+    def width(self) -> int | None:
+        return self._dimensions()[0]
+
+    @property
+    def height(self) -> int | None:
+        return self._dimensions()[1]
+
+    def _opener(self) -> IO[bytes]:
+        return self.tree.open(self.path)  # type: ignore[union-attr]
+
+    def sha256(self) -> str | None:
+        """Content hash, computed on first use by streaming the file."""
+        if self._sha256 is None and not self.missing:
+            digest = hashlib.sha256()
+            with self.tree.open(self.path) as fh:  # type: ignore[union-attr]
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+            self._sha256 = digest.hexdigest()
+        return self._sha256
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "type": self.type.value,
+            "mime": self.mime,
+            "width": self.width,
+            "height": self.height,
+            "alt_text": self.alt_text,
+            "missing": self.missing,
+        }
+
+
+@dataclass(eq=False)
+class Post:
+    """One published Instagram item, normalised."""
+
+    id: str
+    kind: PostKind
+    taken_at: datetime  # aware, UTC
+    caption: str
+    media: list[Media]
+    layout: str  # which reader produced it (see migrator.sources)
+    location: Location | None = None
+    tagged_users: tuple[str, ...] = ()
+    source_file: str | None = None  # export-relative metadata file, for messages
+    time_precision: str = "second"  # HTML exports only know the minute
+    hashtags: tuple[str, ...] = field(init=False)
+    mentions: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.taken_at.tzinfo is None:
+            raise ValueError("taken_at must be timezone-aware")
+        self.taken_at = self.taken_at.astimezone(timezone.utc)
+        self.hashtags = textparse.hashtags(self.caption)
+        self.mentions = textparse.mentions(self.caption)
+
+    @property
+    def is_carousel(self) -> bool:
+        return len(self.media) > 1
+
+    def as_dict(self) -> dict[str, Any]:
+        """The `pindah inspect --posts` shape (exactly these keys)."""
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "taken_at": iso_utc(self.taken_at),
+            "caption": self.caption,
+            "location": self.location.as_dict() if self.location else None,
+            "media": [m.as_dict() for m in self.media],
+        }
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def make_post_id(kind: PostKind, taken_at: datetime, identity: list[str] | tuple[str, ...]) -> str:
+    """A stable, readable id: `<kind-letter><UTC time>-<hash of the media's identity>`.
+
+    `identity` is what makes the post unique inside its second: the media file stems (which
+    carry Instagram's own media ids), or a shortcode. It is sorted, so neither the caption nor
+    the order in which files or entries appear can change the id, while two posts made in the
+    same second, having different media, stay two posts.
+    """
+    digest = hashlib.sha1("\n".join(sorted(identity)).encode("utf-8")).hexdigest()[:10]
+    stamp = taken_at.astimezone(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return f"{_KIND_LETTER[kind]}{stamp}-{digest}"
+
+
+_KIND_LETTER = {
+    PostKind.POST: "p",
+    PostKind.REEL: "r",
+    PostKind.STORY: "s",
+    PostKind.ARCHIVED: "a",
+    PostKind.PROFILE_PHOTO: "f",
+    PostKind.OTHER: "o",
+}
+
+
+def file_stem(path: str) -> str:
+    """`media/posts/202407/123_n_179.jpg` -> `123_n_179` (no folder, no extension)."""
+    name = path.rsplit("/", 1)[-1]
+    return name.split(".", 1)[0] if not name.startswith(".") else name

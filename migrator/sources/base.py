@@ -1,0 +1,79 @@
+"""What every export reader provides, and what it hands back.
+
+A reader knows one layout. `detect()` says whether a tree holds that layout (by its files,
+never by asking the artist); `read()` yields normalised `Post`s for the requested kinds and
+records per-post problems instead of raising, so one bad entry never hides the rest. Fatal
+problems with the export as a whole (truncated posts file, ...) raise `InputError`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterator
+
+from ..errors import InputError
+from ..exportfs import ExportTree
+from ..model import PostKind, Post
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something a reader could not take as given; shown in `inspect` and reports."""
+
+    where: str  # export-relative file (and entry), or a post id
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.what}"
+
+
+@dataclass
+class ReadContext:
+    """Mutable bits a reader fills while it reads."""
+
+    kinds: frozenset[PostKind]
+    problems: list[Problem] = field(default_factory=list)
+    files_read: list[str] = field(default_factory=list)
+    # kinds present in the export but not asked for -> where they are (for the summary hint)
+    not_included: dict[PostKind, list[str]] = field(default_factory=dict)
+
+    def problem(self, where: str, what: str) -> None:
+        self.problems.append(Problem(where, what))
+
+    def wants(self, kind: PostKind, where: str) -> bool:
+        if kind in self.kinds:
+            return True
+        self.not_included.setdefault(kind, []).append(where)
+        return False
+
+
+class Reader:
+    """Base for one export layout. Subclasses set `layout`, `label`, `looked_for`."""
+
+    layout: ClassVar[str]  # short, stable name (recorded on every Post)
+    label: ClassVar[str]  # what `inspect` shows the artist
+    looked_for: ClassVar[tuple[str, ...]]  # files that would identify it, for "no posts" messages
+
+    def detect(self, tree: ExportTree) -> bool:
+        raise NotImplementedError
+
+    def read(self, tree: ExportTree, ctx: ReadContext) -> Iterator[Post]:
+        raise NotImplementedError
+
+
+def load_json(tree: ExportTree, path: str) -> Any:
+    """Parse a JSON metadata file; broken JSON is fatal and names the file."""
+    raw = tree.read_metadata(path)
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not UTF-8 text", "the export looks damaged; download it again from Instagram") from None
+    except json.JSONDecodeError as exc:
+        what = "is cut off (truncated)" if exc.pos >= len(raw.rstrip()) - 1 else f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        raise InputError(
+            f"{path} {what}",
+            "the download is damaged or incomplete; download it again from Instagram",
+        ) from None
+    except RecursionError:
+        raise InputError(f"{path} is nested too deeply to be an Instagram file", "download it again from Instagram") from None

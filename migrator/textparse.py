@@ -1,0 +1,68 @@
+"""Text fixes and parsing shared by the readers: mojibake, hashtags, mentions, alt text."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import regex
+
+# Instagram hashtags: letters, marks, digits and underscores in any script (#jakarta, #日本, #café).
+_HASHTAG = regex.compile(r"(?<![\p{L}\p{M}\p{N}_&#/])#([\p{L}\p{M}\p{N}_]*[\p{L}\p{M}][\p{L}\p{M}\p{N}_]*)")
+# Instagram usernames: 1-30 of letters, digits, '.', '_'; not ending in '.'; not part of an e-mail.
+_MENTION = re.compile(r"(?<![\w.@])@([A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?)")
+
+
+def fix_mojibake(text: str) -> str:
+    """Undo Meta's "UTF-8 bytes written as \\u00XX" encoding in one string.
+
+    Must be applied exactly once per string (see `fix_mojibake_tree`): text that is already
+    right either contains characters above U+00FF or is not valid UTF-8 as Latin-1 bytes, so it
+    comes back unchanged.
+    """
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
+
+
+def fix_mojibake_tree(value: Any) -> Any:
+    """Apply `fix_mojibake` to every string and key of freshly parsed Meta JSON, once."""
+    if isinstance(value, str):
+        return fix_mojibake(value)
+    if isinstance(value, list):
+        return [fix_mojibake_tree(v) for v in value]
+    if isinstance(value, dict):
+        return {fix_mojibake(k) if isinstance(k, str) else k: fix_mojibake_tree(v) for k, v in value.items()}
+    return value
+
+
+def hashtags(caption: str) -> tuple[str, ...]:
+    """Hashtags in order of first appearance, without '#', duplicates removed."""
+    return tuple(dict.fromkeys(_HASHTAG.findall(caption)))
+
+
+def mentions(caption: str) -> tuple[str, ...]:
+    """Instagram @usernames in order of first appearance, without '@'."""
+    return tuple(dict.fromkeys(m.rstrip(".") for m in _MENTION.findall(caption)))
+
+
+# Instagram's automatic alt text has a few fixed shapes across the years.
+_GENERATED_ALT = re.compile(
+    r"^\s*(photo (shared )?by .+ on .+|image may contain\b|may be (an? )?(image|photo|illustration|"
+    r"graphic|cartoon|art|closeup|text|meme|screenshot)|no photo description available|"
+    r"no description available)",
+    re.IGNORECASE,
+)
+
+
+def is_generated_alt(text: str) -> bool:
+    """True when alt text looks like Instagram's automatic description, not the artist's own."""
+    return bool(_GENERATED_ALT.match(text)) or "may be an image of" in text.lower()
+
+
+def clean_text(text: str | None) -> str:
+    """Normalise line endings and strip NULs; keep everything else the artist typed."""
+    if not text:
+        return ""
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
