@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
+from .config import default_config_path, load_config, setting
 from .errors import PindahError
 from .model import INCLUDE_NAMES, PostKind
 from .sources import read_export
@@ -56,8 +57,12 @@ class _LineError(click.ClickException):
 
 @click.group(cls=_FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pindah")
-def cli() -> None:
+@click.option("--config", "config_path", type=click.Path(path_type=Path), metavar="FILE",
+              help=f"Settings file (default: {default_config_path()}).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
     """pindah moves your Instagram history to platforms that respect artists."""
+    ctx.obj = load_config(config_path)
 
 
 def parse_include(value: str | None) -> list[PostKind]:
@@ -81,12 +86,14 @@ def parse_include(value: str | None) -> list[PostKind]:
               help="Also read other kinds: reels, stories, archived, profile, other (comma-separated), or all.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("--posts", "as_posts", is_flag=True, help="Print every post as JSON Lines, oldest first.")
-def inspect(export: tuple[Path, ...], include: str | None, as_json: bool, as_posts: bool) -> None:
+@click.pass_obj
+def inspect(config: dict[str, Any], export: tuple[Path, ...], include: str | None, as_json: bool,
+            as_posts: bool) -> None:
     """Show what is in an Instagram export (ZIP, ZIP parts, folder or instaloader dump).
 
     Nothing is changed or written: the export is only read.
     """
-    kinds = parse_include(include)
+    kinds = parse_include(include if include is not None else setting(config, "source", "include", ""))
     err = Console(stderr=True)
     with err.status("Reading your export…") if err.is_terminal else nullcontext():
         with read_export(export, kinds) as exp:
