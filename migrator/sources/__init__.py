@@ -56,7 +56,7 @@ def detect(tree: ExportTree) -> Reader:
         if reader.detect(tree):
             return reader
     looked = sorted({f for r in READERS for f in r.looked_for})
-    if tree.paths() and all(p.rsplit("/", 1)[-1] == "no-data.txt" or p.endswith("/") for p in tree.paths()) and len(tree):
+    if len(tree) and all(p.rsplit("/", 1)[-1] == "no-data.txt" for p in tree.paths()):
         raise NoPostsError(
             f"{tree.describe()} holds only 'no-data.txt' placeholders: Instagram put no posts in this download",
             "request a new download with 'All time' as the date range and 'Posts' (or all information) selected, in JSON format",

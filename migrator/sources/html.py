@@ -1,6 +1,103 @@
-"""HTML exports (placeholder until the HTML reader lands)."""
+"""Meta's HTML export ("Download your information" with Format: HTML).
+
+Artists pick HTML by mistake often enough that refusing it would strand them, so this reader
+parses the same pages a browser shows: `content/*.html` (2022 markup, entry page `index.html`)
+or `your_instagram_activity/media/*.html` (2025 markup, entry page `start_here.html`). The
+media tree is the JSON export's (`media/posts/YYYYMM/...`), and the links in the pages are
+export-root-relative.
+
+Meta's class names are obfuscated and change between exports, so posts are found by
+*structure* first: a post box is the element around a date line ("Aug 17, 2025 11:23 am") that
+also holds that post's media. The known class names are only hints that confirm a box. Times
+have minute precision and no zone: they are taken as UTC and the export gets one note saying so.
+"""
+
 from __future__ import annotations
-from .base import Reader
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Iterator
+from urllib.parse import unquote
+
+from bs4 import BeautifulSoup, Tag
+from bs4.element import Comment, Declaration, Doctype, NavigableString, ProcessingInstruction
+
+from ..errors import InputError
+from ..exportfs import ExportTree
+from ..model import Location, Media, MediaType, Post, PostKind, file_stem, make_post_id
+from ..textparse import clean_text
+from .base import ReadContext, Reader
+
+# Folders holding the metadata pages, newest first. The 2024 `your_instagram_activity/content/`
+# folder is known from JSON exports only; an HTML export of that year is assumed to match it.
+_PAGE_FOLDERS = ("your_instagram_activity/media", "your_instagram_activity/content", "content")
+# Page name -> kind, in the order pages are read (IGTV became reels on Instagram in 2022).
+_KIND_PAGES: dict[str, PostKind] = {
+    "reels": PostKind.REEL,
+    "igtv_videos": PostKind.REEL,
+    "stories": PostKind.STORY,
+    "archived_posts": PostKind.ARCHIVED,
+    "profile_photos": PostKind.PROFILE_PHOTO,
+    "other_content": PostKind.OTHER,
+}
+_PAGE = re.compile(
+    r"^(?P<folder>" + "|".join(re.escape(f) for f in _PAGE_FOLDERS) + r")/"
+    r"(?P<name>posts_(?P<n>\d+)|" + "|".join(_KIND_PAGES) + r")\.html$"
+)
+# Class tokens Meta has used for one post box; a hint only, the structure decides.
+_BOX_HINTS = frozenset({"uiBoxWhite", "_a6-g"})
+_CAPTION_HINTS = frozenset({"_a6-h", "_2pim"})
+_TIME_HINTS = frozenset({"_a6-o", "_3-94"})
+_MEDIA_PREFIXES = ("media/", "public-media/")  # public-media/: 2025 duplicate tree
+_REF_ATTRS = {"img": "src", "video": "src", "source": "src", "a": "href"}
+_HINT_RANK: dict[MediaType | None, int] = {None: 0, MediaType.IMAGE: 1, MediaType.VIDEO: 2}
+
+# "Feb 26, 2015, 3:07 PM" (2022), "Aug 17, 2025 11:23 am" (2025); also tolerate a 24-hour
+# clock and the narrow no-break space newer locale data puts before "pm" (\s covers it).
+_TIME = re.compile(
+    r"^(?P<mon>[A-Za-z]{3,9})\.?\s+(?P<day>\d{1,2}),?\s+(?P<year>\d{4}),?\s+"
+    r"(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?$"
+)
+EARLIEST = datetime(2010, 1, 1, tzinfo=timezone.utc)  # Instagram launched in October 2010
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december")
+
+UTC_NOTE = (
+    "Instagram's HTML export gives post times only to the minute and without a time zone; "
+    "pindah takes them as UTC, so times may be off by your time-zone offset "
+    "(the JSON export has exact times)"
+)
+
+
+def parse_time(text: str) -> datetime | None:
+    """An HTML export date line as an aware UTC datetime, or None if it is not one."""
+    m = _TIME.match(text.strip())
+    if not m:
+        return None
+    mon = m["mon"].lower()
+    month = next((i + 1 for i, name in enumerate(_MONTHS) if mon in (name[:3], name)), None)
+    if month is None and mon == "sept":
+        month = 9
+    hour, minute = int(m["hour"]), int(m["minute"])
+    if m["ampm"]:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if m["ampm"][0] in "Pp" else 0)
+    if month is None:
+        return None
+    try:
+        return datetime(int(m["year"]), month, int(m["day"]), hour, minute, tzinfo=timezone.utc)
+    except ValueError:  # "Feb 30", "25:10": not a date line after all
+        return None
+
+
+@dataclass
+class _Box:
+    """One post box found on a page, before it becomes a `Post`."""
+
+    element: Tag
+    time_leaves: list[Tag] = field(default_factory=list)
 
 
 class HtmlReader(Reader):
@@ -8,5 +105,280 @@ class HtmlReader(Reader):
     label = "Meta HTML export"
     looked_for = ("your_instagram_activity/media/posts_1.html", "content/posts_1.html")
 
-    def detect(self, tree):  # replaced by the real reader
-        return False
+    def detect(self, tree: ExportTree) -> bool:
+        return bool(_pages(tree))
+
+    def read(self, tree: ExportTree, ctx: ReadContext) -> Iterator[Post]:
+        noted = False
+        for page, kind in _pages(tree):
+            if not ctx.wants(kind, page):
+                continue
+            ctx.files_read.append(page)
+            for post in _read_page(tree, page, kind, ctx):
+                if not noted:
+                    # One note for the whole export: the same caveat on every post is noise.
+                    ctx.problem("export", UTC_NOTE)
+                    noted = True
+                yield post
+
+
+def _pages(tree: ExportTree) -> list[tuple[str, PostKind]]:
+    """The export's metadata pages with their kind, posts_N first by N, then the other kinds."""
+    found: list[tuple[tuple[int, int, int], str, PostKind]] = []
+    kind_order = list(_KIND_PAGES)
+    for path in tree.paths():
+        m = _PAGE.match(path)
+        if not m:
+            continue
+        folder = _PAGE_FOLDERS.index(m["folder"])
+        if m["n"] is not None:
+            found.append(((folder, 0, int(m["n"])), path, PostKind.POST))
+        else:
+            found.append(((folder, 1, kind_order.index(m["name"])), path, _KIND_PAGES[m["name"]]))
+    return [(path, kind) for _, path, kind in sorted(found)]
+
+
+def _load_page(tree: ExportTree, page: str, ctx: ReadContext) -> BeautifulSoup:
+    raw = tree.read_metadata(page)
+    hint = "the export looks damaged; download it again from Instagram"
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{page} is not a readable HTML page (it is not UTF-8 text)", hint) from None
+    # html.parser accepts any bytes as "text", so garbage must be refused here, by its looks.
+    if "\x00" in text or not re.search(r"<(html|body|div)\b", text, re.IGNORECASE):
+        raise InputError(f"{page} is not a readable HTML page", hint)
+    if not re.search(r"</html\s*>", text, re.IGNORECASE):
+        ctx.problem(page, "the page looks cut off (it does not end like an HTML page); "
+                          "posts at its end may be missing: download the export again")
+    return BeautifulSoup(text, "html.parser")
+
+
+def _read_page(tree: ExportTree, page: str, kind: PostKind, ctx: ReadContext) -> Iterator[Post]:
+    soup = _load_page(tree, page, ctx)
+    boxes = _find_boxes(soup)
+    for number, box in enumerate(boxes, start=1):
+        where = f"{page} post {number}"
+        post = _make_post(box, tree, page, where, kind, ctx)
+        if post is not None:
+            yield post
+    # Media outside every box means posts we could not even find (say, dates in a language we
+    # do not read): say so rather than lose them silently.
+    box_ids = {id(box.element) for box in boxes}
+    stray = {path for t in soup.find_all(list(_REF_ATTRS))
+             if (path := _media_ref(t)) and not any(id(p) in box_ids for p in t.parents)}
+    if stray:
+        ctx.problem(page, f"{len(stray)} media file(s) on this page belong to no post with a "
+                          "date pindah can read; they are left out")
+
+
+# -- finding the post boxes ---------------------------------------------------------------
+def _media_ref(tag: Tag) -> str | None:
+    """The export path an element points at, if it points into the media tree."""
+    attr = _REF_ATTRS.get(tag.name)
+    return _media_path(tag.get(attr)) if attr else None
+
+
+def _media_path(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    path = unquote(value.strip().split("#", 1)[0].split("?", 1)[0])
+    # Links are export-root-relative; tolerate page-relative spellings of the same target.
+    path = re.sub(r"^(?:\./|\.\./|/)+", "", path.replace("\\", "/"))
+    if ".." in path.split("/") or not path.startswith(_MEDIA_PREFIXES):
+        return None
+    return path
+
+
+def _ancestors_counts(tags: list[Tag]) -> dict[int, int]:
+    """id(element) -> how many of `tags` sit inside it (itself included)."""
+    counts: dict[int, int] = {}
+    for tag in tags:
+        node: Tag | None = tag
+        while node is not None:
+            counts[id(node)] = counts.get(id(node), 0) + 1
+            node = node.parent
+    return counts
+
+
+def _is_box_hint(tag: Tag) -> bool:
+    return bool(_BOX_HINTS.intersection(tag.get("class") or ()))
+
+
+def _find_boxes(soup: BeautifulSoup) -> list[_Box]:
+    """Post boxes in page order, each with the date lines inside it."""
+    leaves = [s.parent for s in soup.find_all(string=_looks_like_time)
+              if isinstance(s.parent, Tag) and s.parent.find(True) is None
+              and s.parent.name not in ("title", "script", "style")]
+    elements = soup.find_all(True)
+    time_count = _ancestors_counts(leaves)
+    media_count = _ancestors_counts([t for t in elements if _media_ref(t)])
+    order = {id(t): i for i, t in enumerate(elements)}
+
+    boxes: dict[int, _Box] = {}
+    for leaf in leaves:
+        box = _box_of(leaf, time_count, media_count)
+        boxes.setdefault(id(box), _Box(box)).time_leaves.append(leaf)
+    # A hinted box holding media but no date line is still a post (we report it, not lose it).
+    for tag in soup.find_all(_is_box_hint):
+        if id(tag) not in boxes and not time_count.get(id(tag)) and media_count.get(id(tag)):
+            if not any(id(p) in boxes and not time_count.get(id(p)) for p in tag.parents):
+                boxes[id(tag)] = _Box(tag)
+    return sorted(boxes.values(), key=lambda b: order[id(b.element)])
+
+
+def _looks_like_time(text: NavigableString) -> bool:
+    return len(text) < 64 and _TIME.match(text.strip()) is not None
+
+
+def _box_of(leaf: Tag, time_count: dict[int, int], media_count: dict[int, int]) -> Tag:
+    """The post box around a date line: climb while no other post's date line is included;
+    a hinted box ends the climb, else the lowest element that also holds media wins."""
+    start: Tag = leaf.parent or leaf  # a date line always sits inside some element
+    current = start
+    best = current if media_count.get(id(current)) else None
+    while (current.parent is not None and current.parent.name not in ("body", "html", "[document]")
+           and time_count[id(current.parent)] == time_count[id(current)]):
+        current = current.parent
+        if _is_box_hint(current):
+            return current
+        if best is None and media_count.get(id(current)):
+            best = current
+    return best or start
+
+
+# -- reading one box -----------------------------------------------------------------------
+def _make_post(box: _Box, tree: ExportTree, page: str, where: str, kind: PostKind,
+               ctx: ReadContext) -> Post | None:
+    if not box.time_leaves:
+        shown = box.element.find(lambda t: bool(_TIME_HINTS.intersection(t.get("class") or ())))
+        text = shown.get_text().strip() if shown is not None else ""
+        ctx.problem(where, f"has a date pindah cannot read ({text!r}); skipped" if text
+                    else "has no date; skipped")
+        return None
+    # The date line closes the box; an earlier one is a caption that happens to read like a date.
+    time_leaf = box.time_leaves[-1]
+    shown = time_leaf.get_text().strip()
+    taken_at = parse_time(shown)
+    if taken_at is None:
+        ctx.problem(where, f"has a date pindah cannot read ({shown!r}); skipped")
+        return None
+    if not EARLIEST <= taken_at <= datetime.now(timezone.utc) + timedelta(days=2):
+        ctx.problem(where, f"has an impossible date ({shown!r}); skipped")
+        return None
+    media = _media(box.element, tree)
+    if not media:
+        ctx.problem(where, "has no photo or video; skipped")
+        return None
+    fields = _table_fields(box.element)
+    return Post(
+        id=make_post_id(kind, taken_at, [file_stem(m.path) for m in media]),
+        kind=kind,
+        taken_at=taken_at,
+        caption=_caption(box.element, time_leaf),
+        media=media,
+        layout=HtmlReader.layout,
+        location=_location(fields, where, ctx),
+        tagged_users=_tagged_users(fields),
+        source_file=page,
+        time_precision="minute",
+    )
+
+
+def _media(box: Tag, tree: ExportTree) -> list[Media]:
+    """Each media file once, in page order; a file shown in <video> is a video."""
+    posters = {p for v in box.find_all("video") if (p := _media_path(v.get("poster")))}
+    hints: dict[str, MediaType | None] = {}
+    for tag in box.find_all(list(_REF_ATTRS)):
+        path = _media_ref(tag)
+        if path is None or (tag.name == "img" and path in posters):
+            continue  # a video's poster frame is part of the video, not a slide of its own
+        hint = _type_hint(tag)
+        # Insertion order keeps the first appearance; the strongest hint wins (a link wrapping
+        # a <video> says nothing, the <video> says "video").
+        if _HINT_RANK[hint] >= _HINT_RANK[hints.get(path)]:
+            hints[path] = hint
+    # A bare link gives no type; Media then judges by the bytes, or the name when missing.
+    return [Media(path=path, tree=tree, type_hint=hint) for path, hint in hints.items()]
+
+
+def _type_hint(tag: Tag) -> MediaType | None:
+    if tag.name == "video" or (tag.name == "source" and tag.find_parent("video")):
+        return MediaType.VIDEO
+    return MediaType.IMAGE if tag.name == "img" else None
+
+
+def _caption(box: Tag, time_leaf: Tag) -> str:
+    """The box's text block that is neither the media block nor the date line."""
+    candidates: list[Tag] = []
+    for child in box.find_all(True, recursive=False):
+        if child is time_leaf or any(d is time_leaf for d in child.descendants):
+            continue
+        if child.find(["img", "video", "table"]) or any(_media_ref(t) for t in child.find_all("a")):
+            continue
+        if child.name in ("img", "video", "table") or _media_ref(child):
+            continue
+        if _text(child).strip():
+            candidates.append(child)
+    if not candidates:
+        return ""
+    hinted = [c for c in candidates if _CAPTION_HINTS.intersection(c.get("class") or ())]
+    headed = [c for c in candidates if re.fullmatch(r"h[1-6]", c.name)]
+    chosen = (hinted or headed or candidates)[0]
+    # Instagram trims captions; whitespace at the ends is the page's formatting.
+    return clean_text(_text(chosen)).strip()
+
+
+def _text(tag: Tag) -> str:
+    """Text as the artist typed it: entities already decoded by the parser, <br> as a newline."""
+    parts: list[str] = []
+    for node in tag.descendants:
+        if isinstance(node, Tag):
+            if node.name == "br":
+                parts.append("\n")
+        elif isinstance(node, NavigableString) and not isinstance(
+                node, (Comment, Declaration, Doctype, ProcessingInstruction)):
+            parts.append(str(node))
+    return "".join(parts)
+
+
+def _table_fields(box: Tag) -> list[tuple[str, list[str]]]:
+    """Label-value rows of the box's tables: the first text of a row is the label."""
+    rows: list[tuple[str, list[str]]] = []
+    for row in box.find_all("tr"):
+        texts = [t.strip() for t in row.find_all(string=True) if t.strip()]
+        if len(texts) >= 2:
+            rows.append((texts[0].casefold(), texts[1:]))
+    return rows
+
+
+def _location(fields: list[tuple[str, list[str]]], where: str, ctx: ReadContext) -> Location | None:
+    found: dict[str, float] = {}
+    for label, values in fields:
+        if label in ("latitude", "longitude") and label not in found:
+            limit = 90 if label == "latitude" else 180
+            try:
+                value = float(values[0].replace("\u2212", "-"))  # U+2212: typographic minus
+            except ValueError:
+                value = None
+            if value is None or not -limit <= value <= limit:
+                ctx.problem(where, f"could not read the {label} {values[0]!r}; location left out")
+            else:
+                found[label] = value
+    if "latitude" in found and "longitude" in found:
+        return Location(latitude=found["latitude"], longitude=found["longitude"])
+    return None
+
+
+def _tagged_users(fields: list[tuple[str, list[str]]]) -> tuple[str, ...]:
+    """Usernames from "Tagged users" rows, which read like `name (Tagged, 0.41, 0.52)`."""
+    users: list[str] = []
+    for label, values in fields:
+        if label != "tagged users":
+            continue
+        for value in values:
+            for token in re.split(r"[,\s]+", re.sub(r"\([^)]*\)", " ", value)):
+                name = token.lstrip("@")
+                if re.fullmatch(r"[A-Za-z0-9_.]{1,30}", name):
+                    users.append(name)
+    return tuple(dict.fromkeys(users))
