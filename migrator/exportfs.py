@@ -227,24 +227,34 @@ def _index_zip(zf: zipfile.ZipFile, path: Path) -> dict[str, tuple[str, int]]:
 
 
 def _index_folder(root: Path, notes: list[str]) -> dict[str, tuple[str, int]]:
+    """Every regular file under `root` (os.scandir: one stat per file, plain strings, because
+    exports hold tens of thousands of files). Links are only followed when they stay inside."""
     found: dict[str, tuple[str, int]] = {}
     real_root = root.resolve()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for fname in filenames:
-            full = Path(dirpath, fname)
-            rel = full.relative_to(root).as_posix()
+    stack = [(str(root), "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            rel = prefix + entry.name
             try:
-                if full.is_symlink():
-                    target = full.resolve()
+                if entry.is_symlink():
+                    target = Path(entry.path).resolve()
                     if not target.is_relative_to(real_root) or not target.is_file():
                         notes.append(f"ignored {rel}: it is a link pointing outside the export")
                         continue
-                st = full.stat()
+                    found[rel] = (entry.path, target.stat().st_size)
+                elif entry.is_dir(follow_symlinks=False):
+                    stack.append((entry.path, rel + "/"))
+                elif entry.is_file(follow_symlinks=False):
+                    found[rel] = (entry.path, entry.stat(follow_symlinks=False).st_size)
             except OSError:
                 continue
-            if stat.S_ISREG(st.st_mode):
-                found[rel] = (str(full), st.st_size)
     return found
 
 

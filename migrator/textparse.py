@@ -20,6 +20,8 @@ def fix_mojibake(text: str) -> str:
     right either contains characters above U+00FF or is not valid UTF-8 as Latin-1 bytes, so it
     comes back unchanged.
     """
+    if text.isascii():
+        return text  # the vast majority (keys, URIs, numbers): nothing to undo
     try:
         return text.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
@@ -29,11 +31,35 @@ def fix_mojibake(text: str) -> str:
 def fix_mojibake_tree(value: Any) -> Any:
     """Apply `fix_mojibake` to every string and key of freshly parsed Meta JSON, once."""
     if isinstance(value, str):
-        return fix_mojibake(value)
+        return value if value.isascii() else fix_mojibake(value)
     if isinstance(value, list):
         return [fix_mojibake_tree(v) for v in value]
     if isinstance(value, dict):
-        return {fix_mojibake(k) if isinstance(k, str) else k: fix_mojibake_tree(v) for k, v in value.items()}
+        return {(k if k.isascii() else fix_mojibake(k)): fix_mojibake_tree(v) for k, v in value.items()}
+    return value
+
+
+def unmojibake_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`json.loads(..., object_pairs_hook=unmojibake_pairs)`: fixes every key and string of
+    each object as it is parsed, so Meta JSON is decoded once, with no second walk over it."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if isinstance(value, str):
+            if not value.isascii():
+                value = fix_mojibake(value)
+        elif isinstance(value, list):
+            value = fix_strings_outside_objects(value)
+        out[key if key.isascii() else fix_mojibake(key)] = value
+    return out
+
+
+def fix_strings_outside_objects(value: Any) -> Any:
+    """Fix strings in (nested) lists but leave objects alone: the hook decoded those already,
+    and decoding twice corrupts text such as a real "Â£12"."""
+    if isinstance(value, str):
+        return value if value.isascii() else fix_mojibake(value)
+    if isinstance(value, list):
+        return [fix_strings_outside_objects(v) for v in value]
     return value
 
 

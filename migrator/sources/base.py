@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterator
 
 from ..errors import InputError
 from ..exportfs import ExportTree
@@ -62,11 +62,11 @@ class Reader:
         raise NotImplementedError
 
 
-def load_json(tree: ExportTree, path: str) -> Any:
+def load_json(tree: ExportTree, path: str, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None) -> Any:
     """Parse a JSON metadata file; broken JSON is fatal and names the file."""
     raw = tree.read_metadata(path)
     try:
-        return json.loads(raw.decode("utf-8-sig"))
+        return json.loads(raw.decode("utf-8-sig"), object_pairs_hook=object_pairs_hook)
     except UnicodeDecodeError:
         raise InputError(f"{path} is not UTF-8 text", "the export looks damaged; download it again from Instagram") from None
     except json.JSONDecodeError as exc:

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 from ..errors import InputError
 from ..exportfs import ExportTree
 from ..model import Location, Media, MediaType, Post, PostKind, file_stem, make_post_id
-from ..textparse import clean_text, fix_mojibake_tree
+from ..textparse import clean_text, fix_strings_outside_objects, unmojibake_pairs
 from .base import ReadContext, Reader, load_json
 
 _POSTS_FILE = re.compile(r"posts_(\d+)\.json$")
@@ -93,7 +93,9 @@ class MetaJsonReader(Reader):
 
     def _load(self, tree: ExportTree, path: str, ctx: ReadContext) -> Any:
         ctx.files_read.append(path)
-        return fix_mojibake_tree(load_json(tree, path))
+        data = load_json(tree, path, object_pairs_hook=unmojibake_pairs)
+        # Objects were decoded while parsing; only strings outside any object are left.
+        return fix_strings_outside_objects(data)
 
     def _posts(self, entries: list[Any], kind: PostKind, path: str, flat: bool,
                tree: ExportTree, ctx: ReadContext) -> Iterator[Post]:

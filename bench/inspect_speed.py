@@ -1,0 +1,96 @@
+"""How long `pindah inspect` takes, and how much memory, as an export grows.
+
+Builds Meta JSON exports of 2,000 and 20,000 posts (50,000 media files for the latter) with the
+test fixture builder, then runs `pindah inspect --json` and `--posts` in a child process each
+(so peak memory is the child's own), and, in the same run, a baseline: a plain script that only
+json-loads every posts file and lists the media folder. Prints seconds, peak RSS and ratios.
+
+    python bench/inspect_speed.py [--posts 20000] [--zip]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.exportbuilder.container import zip_folder  # noqa: E402
+from tests.exportbuilder.corpus import big_export_posts  # noqa: E402
+from tests.exportbuilder.meta_json import write_meta_json  # noqa: E402
+
+BASELINE = """
+import json, os, sys
+root = sys.argv[1]
+posts = 0
+for dirpath, _, files in os.walk(root):
+    for f in files:
+        if f.startswith("posts_") and f.endswith(".json"):
+            with open(os.path.join(dirpath, f), "rb") as fh:
+                data = json.load(fh)
+            posts += len(data) if isinstance(data, list) else 1
+print(posts)
+"""
+
+
+def run(cmd: list[str]) -> tuple[float, float, str]:
+    """Seconds and peak RSS (MB) of one child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    seconds = time.perf_counter() - start
+    # ru_maxrss of children is the max over all children so far: run the biggest last.
+    peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
+    return seconds, peak, proc.stdout
+
+
+def build(n_posts: int, folder: Path) -> None:
+    posts = big_export_posts(n_posts, media_per_post=2.5)
+    write_meta_json(folder, posts, "new", posts_per_file=5000, link_duplicates=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--posts", type=int, default=20000)
+    parser.add_argument("--zip", action="store_true", help="also measure the same export as one ZIP")
+    args = parser.parse_args()
+    pindah = [sys.executable, "-m", "migrator.cli"]
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = []
+        for n in sorted({max(1, args.posts // 10), args.posts}):
+            folder = Path(tmp, f"export-{n}")
+            t0 = time.perf_counter()
+            build(n, folder)
+            built = time.perf_counter() - t0
+            media = sum(len(f) for _, _, f in os.walk(folder / "media"))
+            base_s, base_mb, _ = run([sys.executable, "-c", BASELINE, str(folder)])
+            summ_s, summ_mb, out = run([*pindah, "inspect", str(folder), "--json"])
+            summary = json.loads(out)
+            post_s, post_mb, lines = run([*pindah, "inspect", str(folder), "--posts"])
+            assert summary["posts"] == n and len(lines.splitlines()) == n
+            rows.append((f"folder {n} posts / {media} media", base_s, summ_s, post_s, summ_mb, post_mb))
+            print(f"built {n} posts in {built:.1f}s", file=sys.stderr)
+            if args.zip and n == args.posts:
+                zpath = zip_folder(folder, Path(tmp, f"export-{n}.zip"))
+                summ_s, summ_mb, _ = run([*pindah, "inspect", str(zpath), "--json"])
+                post_s, post_mb, _ = run([*pindah, "inspect", str(zpath), "--posts"])
+                rows.append((f"zip {n} posts / {media} media", base_s, summ_s, post_s, summ_mb, post_mb))
+        print(f"{'export':<34}{'baseline s':>11}{'inspect s':>11}{'--posts s':>11}"
+              f"{'x baseline':>11}{'peak MB':>9}{'--posts MB':>11}")
+        for name, base_s, summ_s, post_s, summ_mb, post_mb in rows:
+            print(f"{name:<34}{base_s:>11.2f}{summ_s:>11.2f}{post_s:>11.2f}{summ_s / base_s:>11.1f}"
+                  f"{summ_mb:>9.0f}{post_mb:>11.0f}")
+        print("baseline = json.load of every posts file + os.walk, in a child process; "
+              "peak MB = max RSS of the children so far (monotonic)")
+
+
+if __name__ == "__main__":
+    main()
