@@ -8,8 +8,9 @@ hashtags, @mentions), one reel and one story. The pictures are small generated a
 (480x600 JPEG) so that a portfolio built from the sample looks like one. Output is
 deterministic: every random choice is seeded, so each run writes the same bytes.
 
-The videos are the builder's minimal MP4 files: recognisable as MP4 by their bytes, but not
-playable (no video encoder is available to the project).
+The videos are `assets/sample-loop.mp4`: a real, playable two-second H.264 loop (42 kB),
+encoded once with ffmpeg from Pillow-drawn frames and kept as a file, so that neither the
+project nor its tests need a video encoder.
 """
 
 from __future__ import annotations
@@ -180,11 +181,11 @@ Thank you for reading this far 🙏
 
 
 def sample_posts() -> list[tuple[SynthPost, list[Callable[[], bytes]]]]:
-    """The sample's posts, each with one bytes-maker per media (videos get the minimal MP4)."""
+    """The sample's posts, each with one bytes-maker per media (videos get the playable loop)."""
     W, H = SIZE
     image = lambda: SynthMedia(width=W, height=H)  # noqa: E731
     video = lambda: SynthMedia(fmt="mp4")  # noqa: E731
-    mp4 = lambda: media_bytes("mp4")  # noqa: E731
+    mp4 = lambda: (Path(__file__).parent / "assets" / "sample-loop.mp4").read_bytes()  # noqa: E731
     return [
         (SynthPost(_t("2021-03-14 06:12"), "Sunrise over the terraces 🌄 First piece of the year.\n\n#illustration #landscape",
                    [image()]), [_art(1, (255, 200, 150), (255, 236, 210), hills, (255, 240, 200), (110, 150, 90))]),
