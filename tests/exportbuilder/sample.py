@@ -26,7 +26,6 @@ from typing import Callable
 
 from PIL import Image, ImageDraw, ImageFilter
 
-from .media import media_bytes
 from .meta_json import write_meta_json
 from .spec import SynthMedia, SynthPost
 
