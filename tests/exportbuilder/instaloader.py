@@ -25,6 +25,7 @@ import base64
 import json
 import lzma
 import unicodedata
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,6 @@ CDN = "https://scontent-sin6-1.cdninstagram.com/v/t51.2885-15"
 
 def stem(taken_at: int) -> str:
     """instaloader's default `{date_utc}_UTC` file name stem."""
-    from datetime import datetime, timezone
-
     return datetime.fromtimestamp(taken_at, tz=timezone.utc).strftime("%Y-%m-%d_%H-%M-%S") + "_UTC"
 
 
@@ -105,7 +104,8 @@ def write_instaloader_dump(root: Path, profile: str, posts: list[SynthPost], *, 
             raise ValueError(f"two items at {base}: instaloader keeps only the first of a second")
         seen.add(base)
         if post.kind == "profile_photo":
-            (folder / f"{base}_profile_pic.jpg").write_bytes(image_bytes("jpg", post.media[0].width, post.media[0].height))
+            picture = post.media[0]
+            (folder / f"{base}_profile_pic.jpg").write_bytes(image_bytes("jpg", picture.width, picture.height))
             rows.append(expected_row(post, [f"{base}_profile_pic.jpg"]))
             continue
         shape = NODE_SHAPES[number % 3] if node_shape == "mixed" else node_shape
@@ -206,7 +206,8 @@ def _media_id(post: SynthPost, number: int) -> int:
 
 
 def _url(media_id: int, ext: str) -> str:
-    return f"{CDN}/{media_id}_1234567890123456_n.{ext}?stp=dst-jpg_e35&_nc_ht=scontent-sin6-1.cdninstagram.com&oe=67AD72B9"
+    return (f"{CDN}/{media_id}_1234567890123456_n.{ext}"
+            "?stp=dst-jpg_e35&_nc_ht=scontent-sin6-1.cdninstagram.com&oe=67AD72B9")
 
 
 def _node(post: SynthPost, number: int, shape: str, owner: dict) -> dict[str, Any]:
@@ -334,7 +335,8 @@ def normalize_post_data(media: dict[str, Any]) -> dict[str, Any]:
         node["viewer_has_liked"] = media["has_liked"]
     children = []
     for item in media.get("carousel_media") or []:
-        child: dict[str, Any] = {"shortcode": item.get("code", ""), "__typename": types.get(item.get("media_type", 1), "GraphImage"),
+        child: dict[str, Any] = {"shortcode": item.get("code", ""),
+                                 "__typename": types.get(item.get("media_type", 1), "GraphImage"),
                                  "is_video": item.get("media_type", 1) == 2}
         item_candidates = (item.get("image_versions2") or {}).get("candidates") or []
         child["display_url"] = item_candidates[0]["url"] if item_candidates else ""
