@@ -32,6 +32,8 @@ MAX_MEMBER_RATIO = 200
 MAX_MEMBER_FLOOR = 64 << 20
 # Metadata files are read whole; a posts file larger than this is not a real export.
 MAX_METADATA_BYTES = 512 << 20
+# One post's own metadata (an instaloader .json.xz) is a few kB; past this it is damage or a bomb.
+MAX_POST_METADATA_BYTES = 32 << 20
 
 # Top-level names of real export trees: a single folder with one of these names is the export
 # itself, not a wrapper around it.

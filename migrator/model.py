@@ -188,27 +188,17 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def make_post_id(kind: PostKind, taken_at: datetime, identity: list[str] | tuple[str, ...]) -> str:
-    """A stable, readable id: `<kind-letter><UTC time>-<hash of the media's identity>`.
+def make_post_id(identity: list[str] | tuple[str, ...]) -> str:
+    """A stable id: 12 hex digits of a hash of the post's media identity.
 
-    `identity` is what makes the post unique inside its second: the media file stems (which
-    carry Instagram's own media ids), or a shortcode. It is sorted, so neither the caption nor
-    the order in which files or entries appear can change the id, while two posts made in the
-    same second, having different media, stay two posts.
+    `identity` is what makes the post unique: the media file stems (which carry Instagram's
+    own media ids), or a shortcode. It is sorted, and neither the caption, nor the time, nor
+    the kind, nor the order of files goes in: the same post read from a JSON export, from an
+    HTML export (whose times stop at the minute) or after it was archived keeps its id, so a
+    journal never publishes it twice; two posts made in the same second, having different
+    media, stay two posts.
     """
-    digest = hashlib.sha1("\n".join(sorted(identity)).encode("utf-8")).hexdigest()[:10]
-    stamp = taken_at.astimezone(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    return f"{_KIND_LETTER[kind]}{stamp}-{digest}"
-
-
-_KIND_LETTER = {
-    PostKind.POST: "p",
-    PostKind.REEL: "r",
-    PostKind.STORY: "s",
-    PostKind.ARCHIVED: "a",
-    PostKind.PROFILE_PHOTO: "f",
-    PostKind.OTHER: "o",
-}
+    return hashlib.sha1("\n".join(sorted(identity)).encode("utf-8")).hexdigest()[:12]
 
 
 def file_stem(path: str) -> str:

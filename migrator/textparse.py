@@ -10,7 +10,7 @@ import regex
 # Instagram hashtags: letters, marks, digits and underscores in any script (#jakarta, #日本, #café).
 _HASHTAG = regex.compile(r"(?<![\p{L}\p{M}\p{N}_&#/])#([\p{L}\p{M}\p{N}_]*[\p{L}\p{M}][\p{L}\p{M}\p{N}_]*)")
 # Instagram usernames: 1-30 of letters, digits, '.', '_'; not ending in '.'; not part of an e-mail.
-_MENTION = re.compile(r"(?<![\w.@])@([A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?)")
+MENTION = re.compile(r"(?<![\w.@])@([A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?)")
 
 
 def fix_mojibake(text: str) -> str:
@@ -70,7 +70,7 @@ def hashtags(caption: str) -> tuple[str, ...]:
 
 def mentions(caption: str) -> tuple[str, ...]:
     """Instagram @usernames in order of first appearance, without '@'."""
-    return tuple(dict.fromkeys(m.rstrip(".") for m in _MENTION.findall(caption)))
+    return tuple(dict.fromkeys(m.rstrip(".") for m in MENTION.findall(caption)))
 
 
 # Instagram's automatic alt text has a few fixed shapes across the years.

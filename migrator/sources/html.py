@@ -272,7 +272,7 @@ def _make_post(box: _Box, tree: ExportTree, page: str, where: str, kind: PostKin
         return None
     fields = _table_fields(box.element)
     return Post(
-        id=make_post_id(kind, taken_at, [file_stem(m.path) for m in media]),
+        id=make_post_id([file_stem(m.path) for m in media]),
         kind=kind,
         taken_at=taken_at,
         caption=_caption(box.element, time_leaf),

@@ -91,7 +91,7 @@ def _post(kind: PostKind, taken_at: datetime, entries: list[tuple[str, MediaType
     caption = first.get("caption") if isinstance(first.get("caption"), str) else ""
     place = first.get("location")
     return Post(
-        id=make_post_id(kind, taken_at, [file_stem(m.path) for m in media]),
+        id=make_post_id([file_stem(m.path) for m in media]),
         kind=kind,
         taken_at=taken_at,
         caption=clean_text(caption),

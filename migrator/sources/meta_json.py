@@ -148,7 +148,7 @@ def _post_from_entry(entry: dict[str, Any], kind: PostKind, layout: str, path: s
         ctx.problem(where, "has no usable media; skipped")
         return None
     return Post(
-        id=make_post_id(kind, taken_at, [file_stem(m.path) for m in media]),
+        id=make_post_id([file_stem(m.path) for m in media]),
         kind=kind,
         taken_at=taken_at,
         caption=clean_text(caption),
