@@ -65,6 +65,7 @@ class Capabilities:
     threads: bool = True  # can a part reply to an earlier part?
     backdating: bool = False  # can a post carry its original date?
     rate_budgets: tuple[RateBudget, ...] = ()
+    typical_call_seconds: float = 0.0  # for ETAs: how long one remote call usually takes
 
     @property
     def supports_video(self) -> bool:
@@ -150,7 +151,9 @@ class Adapter:
 
     # -- lifecycle --------------------------------------------------------------------------
     def prepare(self, *, interactive: bool) -> None:
-        """Log in or open the destination, read the server's limits into `self.caps`."""
+        """Log in or open the destination, read the server's limits into `self.caps`.
+
+        Dry runs call this too: it may read and check, but must not write or create anything."""
 
     def account(self) -> str:
         """Stable name of the destination account/place; it keys the journal."""
@@ -158,6 +161,10 @@ class Adapter:
 
     def finish(self) -> None:
         """Called once after a run (also an interrupted one): flush indexes, close sessions."""
+
+    def where(self) -> str | None:
+        """Where the artist can look at the result (a URL or a file to open), if there is one."""
+        return None
 
     # -- remote operations (each is journaled by the engine before and after) ---------------
     def upload_media(self, media: PreparedMedia, key: str) -> RemoteRef:

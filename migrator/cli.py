@@ -18,9 +18,12 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
+from .commands import register
 from .config import default_config_path, load_config, setting
 from .errors import PindahError
-from .model import INCLUDE_NAMES, PostKind
+from .fetch import fetch_profile_command
+from .cli_support import parse_include
+from .model import INCLUDE_NAMES
 from .sources import read_export
 from .summary import Summary, summarise
 
@@ -38,7 +41,7 @@ class _FriendlyGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
-            raise click.exceptions.Abort() from None
+            raise _LineError("interrupted; nothing is lost: run the same command again to continue", 130) from None
         except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
             if os.environ.get("PINDAH_DEBUG"):
                 raise
@@ -63,21 +66,6 @@ class _LineError(click.ClickException):
 def cli(ctx: click.Context, config_path: Path | None) -> None:
     """pindah moves your Instagram history to platforms that respect artists."""
     ctx.obj = load_config(config_path)
-
-
-def parse_include(value: str | None) -> list[PostKind]:
-    """`--include reels,stories` -> [POST, REEL, STORY]; feed posts are always included."""
-    kinds = [PostKind.POST]
-    for name in (value or "").replace(" ", "").split(","):
-        if not name:
-            continue
-        if name == "all":
-            return list(dict.fromkeys([PostKind.POST, *INCLUDE_NAMES.values()]))
-        if name not in INCLUDE_NAMES:
-            raise click.BadParameter(
-                f"unknown kind {name!r}; choose from {', '.join(INCLUDE_NAMES)} or all", param_hint="--include")
-        kinds.append(INCLUDE_NAMES[name])
-    return list(dict.fromkeys(kinds))
 
 
 @cli.command()
@@ -109,6 +97,10 @@ def inspect(config: dict[str, Any], export: tuple[Path, ...], include: str | Non
         _print_summary(summary)
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 _KIND_WORDS = {
     "post": ("feed post", "feed posts"), "reel": ("reel", "reels"), "story": ("story", "stories"),
     "archived": ("archived post", "archived posts"), "profile_photo": ("profile photo", "profile photos"),
@@ -126,7 +118,7 @@ def _print_summary(s: Summary) -> None:
     kinds = ", ".join(f"{n} {_KIND_WORDS[k][n != 1]}" for k, n in s.by_kind.items()) or "none"
     table.add_row("Posts", f"{s.posts} ({kinds})")
     table.add_row("Carousels", str(s.carousels))
-    table.add_row("Media", f"{s.images} images, {s.videos} videos")
+    table.add_row("Media", f"{_count(s.images, 'image')}, {_count(s.videos, 'video')}")
     if s.first_post:
         table.add_row("Dates", f"{s.first_post[:10]} to {s.last_post[:10]}")
     missing = "[green]none[/]" if not s.missing_files else f"[yellow]{s.missing_files}[/]"
@@ -146,6 +138,10 @@ def _print_summary(s: Summary) -> None:
         extra = ",".join(names[k] for k in s.not_included)
         console.print(f"Also in this export: {', '.join(names[k] for k in s.not_included)}. "
                       f"Add [bold]--include {extra}[/] to read them.")
+
+
+register(cli)
+cli.add_command(fetch_profile_command, "fetch-profile")
 
 
 def main() -> None:

@@ -1,0 +1,322 @@
+"""The migration commands: targets, plan, migrate, status, retry-failed, verify, rollback.
+
+Exit codes: 0 done; 1 some posts failed (listed, retry with `pindah retry-failed`); 2 bad input
+or settings; 3 stopped early on purpose (a daily limit, a login problem, a full disk): run the
+same command again to continue; 130 interrupted with Ctrl-C (also resumable).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import journal as J
+from .cli_support import parse_include
+from .config import setting
+from .engine import Selection, dry_run, journals_for, make_plans, migrate
+from .errors import PindahError
+from .journal import Journal
+from .planner import PlanOptions
+from .ratelimit import Pacer, estimate_seconds
+from .reports import RunReport, describe_duration, render_html, render_json, render_text
+from .sources import read_export
+from .targets import available, make_target, parse_target
+
+EXIT_FAILED_POSTS = 1
+EXIT_STOPPED = 3
+EXIT_INTERRUPTED = 130
+
+err = Console(stderr=True)
+
+
+class RichProgress:
+    """A progress bar on stderr (posts, media, ETA); silent when stderr is not a terminal."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: Progress | None = None
+
+    def start(self, total_posts: int, total_media: int) -> None:
+        if not err.is_terminal:
+            return
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("posts"), TimeRemainingColumn(), console=err, transient=True)
+        self.bar.start()
+        self.task = self.bar.add_task(self.label, total=total_posts)
+
+    def post_done(self, media_count: int) -> None:
+        if self.bar:
+            self.bar.advance(self.task)
+
+    def note(self, text: str) -> None:
+        (self.bar.console if self.bar else err).print(f"[dim]{text}[/]")
+
+    def stop(self) -> None:
+        if self.bar:
+            self.bar.stop()
+
+
+def _plan_options(config: dict[str, Any]) -> PlanOptions:
+    """[plan] settings (config file or PINDAH_PLAN_* environment) -> PlanOptions."""
+    def flag(key: str, default: bool) -> bool:
+        value = setting(config, "plan", key, default)
+        return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
+
+    def text(key: str, default: str) -> str:
+        return str(setting(config, "plan", key, default))
+
+    try:
+        return PlanOptions(
+            date_line=flag("date_line", True), date_format=text("date_format", PlanOptions.date_format),
+            mentions=text("mentions", "text"), mention_link=text("mention_link", PlanOptions.mention_link),
+            footer=text("footer", "") or None, number_parts=flag("number_parts", True),
+            include_alt_text=flag("include_alt_text", True), keep_generated_alt=flag("keep_generated_alt", False))
+    except ValueError as exc:
+        raise PindahError(f"setting in [plan] is not valid: {exc}", "compare your config with config.example.toml")
+
+
+def _write_reports(report: RunReport, json_out: Path | None, html_out: Path | None) -> None:
+    for path, text in ((json_out, render_json), (html_out, render_html)):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text(report), encoding="utf-8")
+            err.print(f"Report written to {path}")
+
+
+selection_options = [
+    click.option("--to", "targets", multiple=True, metavar="TARGET",
+                 help="Where to publish, e.g. folder:./my-site (default: folder). Repeat for several."),
+    click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only posts from this day on (YYYY-MM-DD)."),
+    click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Only posts up to this day (YYYY-MM-DD)."),
+    click.option("--limit", type=click.IntRange(min=1), help="Only the first N posts (a test batch)."),
+    click.option("--only", multiple=True, metavar="ID", help="Only this post id (see `pindah inspect --posts`)."),
+    click.option("--include", metavar="KINDS", help="Also move reels, stories, archived, profile, other, or all."),
+    click.option("--json", "json_out", type=click.Path(path_type=Path), help="Also write the report as JSON."),
+    click.option("--html", "html_out", type=click.Path(path_type=Path), help="Also write the report as a web page."),
+]
+
+
+def with_selection(func: Any) -> Any:
+    for option in reversed(selection_options):
+        func = option(func)
+    return func
+
+
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value else None
+
+
+@click.command()
+@click.argument("export", nargs=-1, required=True, type=click.Path(path_type=Path))
+@with_selection
+@click.option("--dry-run", is_flag=True, help="Only show what would happen (same as `pindah plan`).")
+@click.pass_obj
+def migrate_command(config: dict[str, Any], export: tuple[Path, ...], targets: tuple[str, ...],
+                    since: datetime | None, until: datetime | None, limit: int | None, only: tuple[str, ...],
+                    include: str | None, json_out: Path | None, html_out: Path | None, dry_run: bool) -> None:
+    """Move an Instagram export to one or more targets. Run it again to continue."""
+    selection = Selection(_day(since), _day(until), limit, tuple(only))
+    kinds = parse_include(include if include is not None else setting(config, "source", "include", ""))
+    code = 0
+    with read_export(export, kinds) as exp:
+        for spec in targets or (str(setting(config, "migrate", "to", "folder")),):
+            code = max(code, _one_target(config, exp, spec, selection, dry_run, json_out, html_out))
+    if code:
+        sys.exit(code)
+
+
+def _one_target(config: dict[str, Any], exp: Any, spec: str, selection: Selection, is_dry: bool,
+                json_out: Path | None, html_out: Path | None) -> int:
+    adapter = make_target(spec, config)
+    adapter.prepare(interactive=sys.stdin.isatty() and not is_dry)
+    plans = make_plans(exp, adapter, selection, _plan_options(config))
+    name = f"{adapter.name}" + (f":{adapter.location}" if adapter.location else "")
+    out = Console()
+    progress = RichProgress(("Checking for " if is_dry else "Moving to ") + name)
+    try:
+        if is_dry:
+            report = dry_run(exp, adapter, plans, progress=progress)
+            outcome = None
+        else:
+            outcome, report = migrate(exp, adapter, plans, progress=progress)
+    finally:
+        progress.stop()
+    render_text(report, out)
+    _write_reports(report, json_out, html_out)
+    if outcome is None:
+        out.print("This was a dry run: nothing was published. Run [bold]pindah migrate[/] to do it.")
+        return 0
+    if outcome.posted:
+        out.print(f"[green]Published {len(outcome.posted)} post(s) to {name}.[/]")
+    elif not outcome.failed and not outcome.stopped and not outcome.interrupted:
+        out.print(f"Nothing new to migrate: all {outcome.already} post(s) are already on {name}.")
+    if adapter.where():
+        out.print(f"Open: {adapter.where()}")
+    if outcome.failed:
+        out.print(f"[yellow]{len(outcome.failed)} post(s) failed[/]; see the report, then run "
+                  "[bold]pindah retry-failed[/] with the same export and --to.")
+    if outcome.interrupted:
+        err.print("Stopped. Everything done so far is kept: run the same command again to continue.")
+        return EXIT_INTERRUPTED
+    if outcome.stopped:
+        err.print(f"Error: {outcome.stopped.one_line()}")
+        return EXIT_STOPPED
+    return EXIT_FAILED_POSTS if outcome.failed else 0
+
+
+@click.command()
+@click.argument("export", nargs=-1, required=True, type=click.Path(path_type=Path))
+@with_selection
+@click.pass_context
+def plan_command(ctx: click.Context, **kwargs: Any) -> None:
+    """Show what a migration would do, without publishing anything (a dry run)."""
+    ctx.invoke(migrate_command, dry_run=True, **kwargs)
+
+
+@click.command()
+@click.argument("export", nargs=-1, required=True, type=click.Path(path_type=Path))
+@with_selection
+@click.pass_context
+def retry_failed_command(ctx: click.Context, **kwargs: Any) -> None:
+    """Try the posts that failed again, then go on with the rest."""
+    config = ctx.obj
+    for spec in kwargs["targets"] or ("folder",):
+        name, _ = parse_target(spec)
+        for path in journals_for(name):
+            with Journal.open(path) as journal:
+                count = journal.reset_failed()
+            if count:
+                err.print(f"{count} failed post(s) will be tried again.")
+    ctx.invoke(migrate_command, dry_run=False, **kwargs)
+    del config
+
+
+@click.command()
+@click.option("--to", "target", metavar="TARGET", help="Only this target.")
+def status_command(target: str | None) -> None:
+    """Show, per target, how many posts are done, pending and failed."""
+    name = parse_target(target)[0] if target else None
+    paths = journals_for(name)
+    if not paths:
+        click.echo("No migrations yet. Start one with `pindah migrate EXPORT --to TARGET`.")
+        return
+    table = Table("target", "export", "published", "pending", "failed", "skipped", "time left")
+    adapters = available()
+    for path in paths:
+        with Journal.open(path) as journal:
+            meta, counts = journal.meta(), journal.counts()
+            pending_parts = sum(1 for _ in journal.all_parts(J.PLANNED)) + sum(1 for _ in journal.all_parts(J.POSTING))
+        cls = adapters.get(meta.get("target", ""))
+        eta = estimate_seconds(cls.capabilities.rate_budgets, {"posts": pending_parts},
+                               call_seconds=cls.capabilities.typical_call_seconds) if cls else 0
+        table.add_row(f"{meta.get('target')}:{meta.get('location') or meta.get('account', '')}",
+                      meta.get("export", "?"), str(counts.get(J.POSTED, 0)), str(counts.get(J.PLANNED, 0)),
+                      str(counts.get(J.FAILED, 0)), str(counts.get(J.SKIPPED, 0)),
+                      describe_duration(eta) if counts.get(J.PLANNED) else "done")
+    Console().print(table)
+
+
+def _adapter_for(meta: dict[str, str], config: dict[str, Any]) -> Any:
+    spec = meta["target"] + (f":{meta['location']}" if meta.get("location") else "")
+    adapter = make_target(spec, config)
+    adapter.prepare(interactive=sys.stdin.isatty())
+    return adapter
+
+
+@click.command()
+@click.option("--to", "target", required=True, metavar="TARGET", help="The target to check.")
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+@click.pass_obj
+def verify_command(config: dict[str, Any], target: str, as_json: bool) -> None:
+    """Read back everything the journal says was published, and report any difference."""
+    name, location = parse_target(target)
+    differences: list[dict[str, str]] = []
+    checked = 0
+    for path in journals_for(name):
+        with Journal.open(path) as journal:
+            meta = journal.meta()
+            if location and meta.get("location") and meta["location"] != location:
+                continue
+            adapter = _adapter_for(meta, config)
+            for part in journal.all_parts(J.POSTED):
+                checked += 1
+                seen = adapter.read_post(part.remote) if part.remote else None
+                if seen is None:
+                    differences.append({"post": part.post_id, "part": str(part.idx), "problem": "missing on the target"})
+                elif seen.get("text", part.text).strip() != part.text.strip():
+                    differences.append({"post": part.post_id, "part": str(part.idx), "problem": "text differs"})
+            adapter.finish()
+    if as_json:
+        click.echo(json.dumps({"checked": checked, "differences": differences}, ensure_ascii=False, indent=2))
+    else:
+        for d in differences:
+            click.echo(f"{d['post']} part {d['part']}: {d['problem']}")
+        click.echo(f"Checked {checked} published part(s): "
+                   + ("everything is there." if not differences else f"{len(differences)} difference(s)."))
+    if differences:
+        sys.exit(EXIT_FAILED_POSTS)
+
+
+@click.command()
+@click.option("--to", "target", required=True, metavar="TARGET", help="The target to clean up.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def rollback_command(config: dict[str, Any], target: str, yes: bool) -> None:
+    """Delete from the target exactly what pindah published there (asks first)."""
+    name, location = parse_target(target)
+    for path in journals_for(name):
+        with Journal.open(path) as journal:
+            meta = journal.meta()
+            if location and meta.get("location") and meta["location"] != location:
+                continue
+            parts = list(journal.all_parts(J.POSTED))
+            if not parts:
+                continue
+            posts = sorted({p.post_id for p in parts})
+            if not yes and not click.confirm(
+                    f"Delete {len(posts)} post(s) ({len(parts)} part(s)) that pindah published on "
+                    f"{meta['target']}:{meta.get('location') or meta.get('account')}?", default=False):
+                raise click.exceptions.Abort()
+            adapter = _adapter_for(meta, config)
+            pacer = Pacer(adapter.caps.rate_budgets, journal)
+            try:
+                for part in reversed(parts):  # replies before the posts they answer
+                    pacer.acquire("deletes")
+                    adapter.delete_post(part.remote)
+                    journal.part_deleted(part.post_id, part.idx)
+                for post_id in posts:
+                    journal.forget_remote(post_id)
+            finally:
+                adapter.finish()
+            click.echo(f"Deleted {len(posts)} post(s) from {meta['target']}.")
+
+
+@click.command()
+def targets_command() -> None:
+    """List the targets pindah can publish to, with what each accepts."""
+    console = Console()
+    for name, cls in available().items():
+        console.print(f"[bold]{name}[/]  {cls.description}   e.g. --to {cls.example}")
+        for key, value in cls.capabilities.describe():
+            console.print(f"    {key:<15} {value}", highlight=False)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(targets_command, "targets")
+    group.add_command(plan_command, "plan")
+    group.add_command(migrate_command, "migrate")
+    group.add_command(status_command, "status")
+    group.add_command(retry_failed_command, "retry-failed")
+    group.add_command(verify_command, "verify")
+    group.add_command(rollback_command, "rollback")
+
+
+__all__ = ["register", "PindahError"]

@@ -1,0 +1,196 @@
+"""The migration as one operation: select posts, plan them for a target, run or dry-run, report.
+
+This is the glue between the rooms; the CLI calls it, tests call it. The dry run goes through
+the same planning and media preparation as a real run and stops at the one choke point where
+a real run would call the target.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Iterable
+
+from adapters.base import Adapter
+
+from . import journal as J
+from .config import cache_dir, state_dir
+from .journal import Journal
+from .media import MediaResult, process_media
+from .model import Post, PostKind, iso_utc
+from .planner import PlanOptions, PostPlan, plan_posts
+from .ratelimit import estimate_seconds
+from .reports import ReportMedia, ReportPart, ReportPost, RunReport, describe_duration, thumbnail_data_uri
+from .runner import Progress, RunOutcome, Runner
+from .sources import Export
+from .targets import slug
+
+MAX_THUMBNAILS = 400  # keeps the HTML report a few MB even for 20,000 posts
+
+
+@dataclass(frozen=True)
+class Selection:
+    since: date | None = None
+    until: date | None = None
+    limit: int | None = None
+    only: tuple[str, ...] = ()
+
+    def apply(self, posts: Iterable[Post]) -> list[Post]:
+        chosen = []
+        for post in posts:
+            day = post.taken_at.date()
+            if self.only and post.id not in self.only:
+                continue
+            if (self.since and day < self.since) or (self.until and day > self.until):
+                continue
+            chosen.append(post)
+        return chosen[: self.limit] if self.limit is not None else chosen
+
+
+def export_fingerprint(export: Export) -> str:
+    """Names the export in journal paths: the oldest feed post survives every re-download of
+    the same account (new posts only add to the end), so a newer export resumes the old journal."""
+    feed = [p for p in export.posts if p.kind is PostKind.POST] or export.posts
+    anchor = feed[0].id if feed else "empty"
+    return hashlib.sha256(anchor.encode()).hexdigest()[:16]
+
+
+def journal_path(adapter: Adapter, export: Export) -> Path:
+    account = adapter.account()
+    folder = f"{slug(account)}-{hashlib.sha256(account.encode()).hexdigest()[:8]}"
+    return state_dir() / "journals" / adapter.name / folder / f"{export_fingerprint(export)}.sqlite"
+
+
+def journals_for(target_name: str | None = None) -> list[Path]:
+    root = state_dir() / "journals"
+    pattern = f"{target_name}/*/*.sqlite" if target_name else "*/*/*.sqlite"
+    return sorted(root.glob(pattern)) if root.exists() else []
+
+
+def make_plans(export: Export, adapter: Adapter, selection: Selection, options: PlanOptions) -> list[PostPlan]:
+    return plan_posts(selection.apply(export.posts), adapter.caps, options)
+
+
+def migrate(export: Export, adapter: Adapter, plans: list[PostPlan], *, progress: Progress | None = None,
+            max_attempts: int = 5, max_wait: float = 3600.0) -> tuple[RunOutcome, RunReport]:
+    path = journal_path(adapter, export)
+    meta = {"target": adapter.name, "location": adapter.location or "", "account": adapter.account(),
+            "export": export.tree.describe(), "layout": export.layout}
+    with Journal.open(path, meta=meta) as journal:
+        runner = Runner(adapter, journal, cache_dir() / "media", progress=progress,
+                        max_attempts=max_attempts, max_wait=max_wait)
+        outcome = runner.run(plans)
+        states = _journal_states(journal, plans)
+    report = build_report(export, adapter, plans, outcome.media_results, states, dry_run=False)
+    return outcome, report
+
+
+def dry_run(export: Export, adapter: Adapter, plans: list[PostPlan], *,
+            progress: Progress | None = None) -> RunReport:
+    """Plan and prepare media exactly as a run would, without calling the target or writing
+    the journal (an existing journal is only read, to show what is already published)."""
+    media_results: dict[tuple[str, int], MediaResult] = {}
+    states = _read_states(journal_path(adapter, export))
+    (progress or _Quiet()).start(len(plans), sum(len(p.post.media) for p in plans))
+    for plan in plans:
+        done = states.get(plan.post.id, (None, None))[0] in (J.POSTED, J.SKIPPED)
+        if not plan.skipped and not done:
+            for part in plan.parts:
+                for mi in part.media:
+                    media_results[(plan.post.id, mi)] = process_media(plan.post.media[mi], adapter.caps,
+                                                                      cache_dir() / "media")
+        (progress or _Quiet()).post_done(len(plan.post.media))
+    return build_report(export, adapter, plans, media_results, states, dry_run=True)
+
+
+class _Quiet:
+    def start(self, total_posts: int, total_media: int) -> None: ...
+    def post_done(self, media_count: int) -> None: ...
+    def note(self, text: str) -> None: ...
+
+
+def _journal_states(journal: Journal, plans: list[PostPlan]) -> dict[str, tuple[str, str | None, list[J.PartRow]]]:
+    out = {}
+    for plan in plans:
+        row = journal.post(plan.post.id)
+        if row:
+            out[plan.post.id] = (row.state, row.reason, journal.parts(plan.post.id))
+    return out
+
+
+def _read_states(path: Path) -> dict[str, tuple[str, str | None, list[J.PartRow]]]:
+    if not path.exists():
+        return {}
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = db.execute("SELECT post_id, state, reason FROM posts").fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return {}
+    return {r[0]: (r[1], r[2], []) for r in rows}
+
+
+_STATE_WORDS = {J.POSTED: "published", J.FAILED: "failed", J.SKIPPED: "skipped", J.PLANNED: "pending"}
+
+
+def build_report(export: Export, adapter: Adapter, plans: list[PostPlan],
+                 media_results: dict[tuple[str, int], MediaResult],
+                 states: dict[str, tuple[str, str | None, list[J.PartRow]]], *, dry_run: bool) -> RunReport:
+    posts: list[ReportPost] = []
+    thumbs = 0
+    counts = {"media": 0, "posts": 0}
+    for plan in plans:
+        post = plan.post
+        state, reason, part_rows = states.get(post.id, (None, None, []))
+        if plan.skipped:
+            word, reason = "skipped", plan.skipped
+        elif state is None or (dry_run and state == J.PLANNED):
+            word = "will publish" if dry_run else "pending"
+        else:
+            word = _STATE_WORDS.get(state, state)
+        if word in ("will publish", "pending"):
+            counts["posts"] += len(plan.parts)
+            counts["media"] += sum(len(p.media) for p in plan.parts)
+        rows_by_idx = {r.idx: r for r in part_rows}
+        parts = []
+        for part in plan.parts:
+            row = rows_by_idx.get(part.index)
+            parts.append(ReportPart(
+                index=part.index, text=part.text, media=list(part.media),
+                state=_STATE_WORDS.get(row.state, row.state) if row else ("will publish" if dry_run else "pending"),
+                url=row.remote.url if row and row.remote else None, reason=row.reason if row else None))
+        media = []
+        dropped = dict(plan.dropped_media)
+        for mi, item in enumerate(post.media):
+            result = media_results.get((post.id, mi))
+            thumb = None
+            if thumbs < MAX_THUMBNAILS and not item.missing and item.type.value == "image":
+                thumb = thumbnail_data_uri(lambda item=item: item.tree.open(item.path))  # type: ignore[union-attr]
+                thumbs += thumb is not None
+            media.append(ReportMedia(
+                source_path=item.path, mime=item.mime, width=item.width, height=item.height,
+                actions=list(result.actions) if result else [],
+                skipped=dropped.get(mi) or (result.skipped if result else None), thumbnail=thumb))
+        posts.append(ReportPost(post_id=post.id, kind=post.kind.value, taken_at=iso_utc(post.taken_at),
+                                caption=post.caption, state=word, reason=reason, notes=list(plan.notes),
+                                parts=parts, media=media))
+    caps = adapter.caps
+    eta = estimate_seconds(caps.rate_budgets, counts, call_seconds=caps.typical_call_seconds)
+    return RunReport(
+        target=f"{adapter.name}:{adapter.location or ''}".rstrip(":"),
+        target_description=adapter.description,
+        dry_run=dry_run,
+        generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        export=export.tree.describe(),
+        layout=export.reader.label,
+        posts=posts,
+        eta_seconds=eta,
+        eta_text=describe_duration(eta),
+        budgets=[b.describe() for b in caps.rate_budgets],
+        warnings=[str(p) for p in export.problems][:50],
+    )

@@ -1,0 +1,362 @@
+"""Turn one Instagram post into the parts a target will actually receive (pure, offline).
+
+Room: planning. Input is a normalised `Post` and the target's `Capabilities`; output is a
+`PostPlan`: the thread of parts with their text, media, reply links, dates and idempotency
+keys, plus artist-readable notes on everything that changed and every file left out, and why.
+Nothing here touches the network or reads more than a media file's first bytes (`Media.type`).
+
+Decisions, in the order an artist would ask about them:
+
+* Long captions become a thread, cut at paragraph, line, sentence or word boundaries and counted
+  the way the target counts (`textcount`), part markers " (1/3)" and the date line included.
+  The caption is never repeated: parts after it runs out carry only media and their marker.
+* Carousels larger than the target allows become a thread too, media in carousel order.
+  Where images and videos can't share a post, images keep their order and fill posts, and each
+  video gets its own reply right after the post holding the image before it (a carousel that
+  opens with a video keeps it first, as its cover).
+* On a target without threads, the caption is shortened with "…" and the files that don't fit
+  in one post are left out, each with its reason. Never silently.
+* The original date is kept by backdating where the target can; elsewhere a short date line
+  goes into the first part. The footer also goes into the first part: it is the one people see
+  in timelines and profiles, and it survives if a later part ever fails.
+* The first part's text is its caption slice, then its marker, then the date line and footer.
+* Same post, capabilities and options give the same plan, always: no clock, locale or set order
+  is involved (month names are spelled out here for that reason).
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone, tzinfo
+
+from adapters.base import Capabilities
+
+from . import textparse
+from .model import AltOrigin, Media, MediaType, Post
+from .textcount import Measure, split_to_fit, text_length, truncate
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+_PLACEHOLDERS = {"date", "iso_date", "instagram_url"}
+_LINKISH = re.compile(r"\S+://\S+|\bwww\.\S+")
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """How the artist wants posts written; every field has a safe default."""
+
+    date_line: bool = True  # add `date_format` to the first part when the target can't backdate
+    date_format: str = "📷 Instagram, {date}"  # {date} = "7 July 2024", {iso_date} = "2024-07-07"
+    date_tz: tzinfo = timezone.utc  # the day a post was made depends on where: say where
+    mentions: str = "text"  # "text": keep @name as written | "link": rewrite it to mention_link
+    mention_link: str = "instagram.com/{name}"
+    footer: str | None = None  # {date}, {iso_date}, {instagram_url}; a line whose URL is unknown is left out
+    number_parts: bool = True  # " (1/3)" markers on the parts of a thread
+    include_alt_text: bool = True
+    keep_generated_alt: bool = False  # Instagram's "May be an image of ..." is not the artist's words
+
+    def __post_init__(self) -> None:
+        if self.mentions not in ("text", "link"):
+            raise ValueError(f"mentions must be 'text' or 'link', not {self.mentions!r}")
+        for name, template in (("date_format", self.date_format), ("footer", self.footer or "")):
+            unknown = {f for _, f, _, _ in string.Formatter().parse(template) if f} - _PLACEHOLDERS
+            if unknown:
+                raise ValueError(f"{name}: unknown placeholder {{{sorted(unknown)[0]}}}; "
+                                 f"use {', '.join('{' + p + '}' for p in sorted(_PLACEHOLDERS))}")
+        if "{name}" not in self.mention_link:
+            raise ValueError("mention_link must contain {name}")
+
+
+@dataclass(frozen=True)
+class PlannedPart:
+    """One post the target will receive."""
+
+    index: int  # 0 = first
+    text: str  # exactly what is sent
+    media: tuple[int, ...]  # indexes into post.media, in carousel order
+    reply_to: int | None  # index of the parent part; None for part 0 (a chain: i replies to i-1)
+    created_at: datetime  # original time for part 0, + i seconds for part i: distinct, in order
+    key: str  # idempotency key "<post.id>#<index>"
+    alt: tuple[str | None, ...] = ()  # alt text for each of `media`, already fitted
+    caption: str = ""  # the slice of the caption this part carries (no marker, date or footer)
+
+
+@dataclass
+class PostPlan:
+    post: Post
+    parts: list[PlannedPart]
+    skipped: str | None = None  # why the whole post is left out, in the artist's words
+    notes: list[str] = field(default_factory=list)
+    dropped_media: list[tuple[int, str]] = field(default_factory=list)  # (index, reason)
+
+    @property
+    def part_count(self) -> int:
+        return len(self.parts)
+
+    @property
+    def media_count(self) -> int:
+        return sum(len(p.media) for p in self.parts)
+
+
+def plan_posts(posts: Iterable[Post], caps: Capabilities, options: PlanOptions = PlanOptions(),
+               *, instagram_urls: Mapping[str, str] | None = None) -> list[PostPlan]:
+    """Plans for every post, oldest first (ties by id, so the order never depends on input)."""
+    urls = instagram_urls or {}
+    return [plan_post(p, caps, options, instagram_url=urls.get(p.id))
+            for p in sorted(posts, key=lambda p: (p.taken_at, p.id))]
+
+
+def plan_post(post: Post, caps: Capabilities, options: PlanOptions = PlanOptions(),
+              *, instagram_url: str | None = None) -> PostPlan:
+    plan = PostPlan(post=post, parts=[])
+    kept = _usable_media(post, caps, plan)
+    caption = _caption(post.caption, options)
+    if not kept and caps.requires_media:
+        plan.skipped = _nothing_left(plan, "this platform needs a picture or video in every post")
+        return plan
+    if not kept and not caption:
+        plan.skipped = _nothing_left(plan, "nothing to post: no caption")
+        return plan
+    extras = _extras(post, caps, options, instagram_url, plan)
+    if caps.threads:
+        groups = _thread_groups(post, kept, caps, plan)
+        chunks, numbered, extras = _split_caption(caption, len(groups), caps, options, extras, plan)
+    else:
+        groups = [_single_post_media(post, kept, caps, plan)]
+        chunks, numbered, extras = _shorten_caption(caption, caps, extras, plan)
+    count = max(1, len(chunks), len(groups))
+    for i in range(count):
+        chunk = chunks[i] if i < len(chunks) else ""
+        media = tuple(groups[i]) if i < len(groups) else ()
+        marker = f"({i + 1}/{count})" if numbered and count > 1 else ""
+        text = _compose(chunk, marker, extras if i == 0 else "")
+        plan.parts.append(PlannedPart(
+            index=i, text=text, media=media, reply_to=None if i == 0 else i - 1,
+            created_at=post.taken_at + timedelta(seconds=i), key=f"{post.id}#{i}",
+            alt=tuple(_alt(post.media[m], caps, options, plan) for m in media), caption=chunk))
+    if count > 1:
+        plan.notes.append(f"posted as a thread of {count} posts")
+    if caps.max_text is not None and any(text_length(p.text, caps) > caps.max_text for p in plan.parts):
+        # Only text the target can't take at all gets here (one character longer than a post).
+        plan.parts = []
+        plan.skipped = "the caption can't be made to fit this platform's text limit"
+    return plan
+
+
+# -- media -------------------------------------------------------------------------------------
+
+def _usable_media(post: Post, caps: Capabilities, plan: PostPlan) -> list[int]:
+    kept: list[int] = []
+    for i, media in enumerate(post.media):
+        if media.missing:
+            plan.dropped_media.append((i, "file missing from the export"))
+        elif media.type is MediaType.VIDEO and not caps.supports_video:
+            plan.dropped_media.append((i, "video: this platform doesn't take video"))
+        else:
+            kept.append(i)
+    return kept
+
+
+def _thread_groups(post: Post, kept: list[int], caps: Capabilities, plan: PostPlan) -> list[list[int]]:
+    """Media of each part, in order (see the module docstring for where videos go)."""
+    per_post = max(1, caps.max_media_per_post)
+    videos_per_post = min(per_post, caps.max_videos_per_post or per_post)
+    is_video = {i: post.media[i].type is MediaType.VIDEO for i in kept}
+    groups: list[list[int]] = []
+    if caps.mix_images_and_videos:
+        videos = 0
+        for i in kept:  # carousel order exactly; a post closes when it is full
+            if groups and len(groups[-1]) < per_post and not (is_video[i] and videos >= videos_per_post):
+                groups[-1].append(i)
+            else:
+                groups.append([i])
+                videos = 0
+            videos += is_video[i]
+    else:
+        images = [i for i in kept if not is_video[i]]
+        image_groups = [images[k:k + per_post] for k in range(0, len(images), per_post)]
+        # A video follows the post holding the image before it; leading videos come first.
+        after: dict[int, list[int]] = {}
+        seen_images = 0
+        for i in kept:
+            if is_video[i]:
+                after.setdefault(-1 if seen_images == 0 else (seen_images - 1) // per_post, []).append(i)
+            else:
+                seen_images += 1
+        for anchor in range(-1, len(image_groups)):
+            if anchor >= 0:
+                groups.append(image_groups[anchor])
+            run = after.get(anchor, [])
+            groups.extend(run[k:k + videos_per_post] for k in range(0, len(run), videos_per_post))
+        if images and len(groups) > len(image_groups):
+            moved = len(groups) - len(image_groups)
+            plan.notes.append(("video moved to its own reply" if moved == 1 else
+                               f"videos moved to {moved} replies of their own")
+                              + ": this platform doesn't mix images and videos in one post")
+    if len(groups) > 1:
+        plan.notes.append(f"{_describe(post, kept)} → {len(groups)} posts "
+                          f"(this platform takes {per_post} per post)")
+    return groups
+
+
+def _single_post_media(post: Post, kept: list[int], caps: Capabilities, plan: PostPlan) -> list[int]:
+    """The most a single post can carry, in carousel order; the rest is dropped with a reason."""
+    per_post = max(1, caps.max_media_per_post)
+    videos_allowed = min(per_post, caps.max_videos_per_post or per_post)
+    is_video = {i: post.media[i].type is MediaType.VIDEO for i in kept}
+    # Without mixing, one kind wins: images, which is what artists' carousels mostly are.
+    only_videos = not caps.mix_images_and_videos and all(is_video.values())
+    chosen: list[int] = []
+    videos = 0
+    for i in kept:
+        if not caps.mix_images_and_videos and is_video[i] != only_videos:
+            plan.dropped_media.append((i, "video: can't share a post with images here, "
+                                          "and this platform can't do threads"))
+        elif len(chosen) >= per_post or (is_video[i] and videos >= videos_allowed):
+            plan.dropped_media.append((i, f"over the limit of {per_post} files per post, "
+                                          "and this platform can't do threads"))
+        else:
+            chosen.append(i)
+            videos += is_video[i]
+    left_out = len(kept) - len(chosen)
+    if left_out:
+        plan.notes.append(f"{left_out} of {len(kept)} files left out: this platform can't do threads")
+    plan.dropped_media.sort()
+    return chosen
+
+
+def _describe(post: Post, indexes: list[int]) -> str:
+    videos = sum(post.media[i].type is MediaType.VIDEO for i in indexes)
+    images = len(indexes) - videos
+    words = [f"{n} {w}{'s' if n != 1 else ''}" for n, w in ((images, "image"), (videos, "video")) if n]
+    return " and ".join(words)
+
+
+def _nothing_left(plan: PostPlan, why: str) -> str:
+    lost = len(plan.dropped_media)
+    if not lost:
+        return f"{why}, and the post has no pictures or videos"
+    reasons = sorted({reason.split(":")[0] for _, reason in plan.dropped_media})
+    return f"{why}, and none of its {lost} file{'s' if lost != 1 else ''} can be used ({'; '.join(reasons)})"
+
+
+def _alt(media: Media, caps: Capabilities, options: PlanOptions, plan: PostPlan) -> str | None:
+    text = (media.alt_text or "").strip()
+    if not options.include_alt_text or not text:
+        return None
+    generated = media.alt_origin is AltOrigin.INSTAGRAM or (
+        media.alt_origin is None and textparse.is_generated_alt(text))
+    if generated and not options.keep_generated_alt:
+        _note_once(plan, "Instagram's automatic alt text left out")
+        return None
+    if caps.max_alt_text is None:
+        return text
+    # Counted in the target's own unit (Pixelfed counts code points), links not weighted.
+    fitted = truncate(text, caps.max_alt_text, Measure(caps.text_counting, None))
+    if fitted != text:
+        _note_once(plan, f"alt text shortened to {caps.max_alt_text} characters")
+    return fitted
+
+
+# -- text --------------------------------------------------------------------------------------
+
+def _caption(raw: str, options: PlanOptions) -> str:
+    caption = textparse.clean_text(raw).strip()
+    if options.mentions == "link":
+        # `MENTION` is textparse's definition of an Instagram @name: one rule for the whole app.
+        # An @ inside a link (medium.com/@name/...) is part of the link, not a mention.
+        links = [m.span() for m in _LINKISH.finditer(caption)]
+
+        def link(m: re.Match[str]) -> str:
+            if any(start <= m.start() < end for start, end in links):
+                return m.group(0)
+            return options.mention_link.format(name=m.group(1))
+
+        caption = textparse.MENTION.sub(link, caption)
+    return caption
+
+
+def _extras(post: Post, caps: Capabilities, options: PlanOptions, url: str | None, plan: PostPlan) -> str:
+    """Date line and footer for the first part ("" when there are none)."""
+    local = post.taken_at.astimezone(options.date_tz)
+    values = {"date": f"{local.day} {_MONTHS[local.month - 1]} {local.year}",
+              "iso_date": local.strftime("%Y-%m-%d"), "instagram_url": url or ""}
+    lines: list[str] = []
+    footer = [line for line in (options.footer or "").splitlines()
+              if url or "{instagram_url}" not in line]
+    footer_has_date = any("{date}" in line or "{iso_date}" in line for line in footer)
+    if options.date_line and not caps.backdating and not footer_has_date:
+        lines.append(options.date_format.format_map(values))
+        plan.notes.append("date added as a line: this platform can't backdate")
+    lines.extend(line.format_map(values) for line in footer)
+    return "\n".join(lines).strip()
+
+
+def _compose(chunk: str, marker: str, extras: str) -> str:
+    head = f"{chunk} {marker}" if chunk and marker else chunk or marker
+    return f"{head}\n\n{extras}" if head and extras else head or extras
+
+
+def _split_caption(caption: str, media_parts: int, caps: Capabilities, options: PlanOptions,
+                   extras: str, plan: PostPlan) -> tuple[list[str], bool, str]:
+    """Caption chunks for a thread, whether parts are numbered, and the extras that fit."""
+    limit = caps.max_text
+    numbered = options.number_parts
+    if limit is None:
+        return ([caption] if caption else []), numbered, extras
+    floor = max(1, limit // 4)  # below this a part would be all marker and footer
+    length = text_length(caption, caps) if caption else 0
+    # A first guess at the part count, so markers are usually reserved right the first time.
+    count = max(1, media_parts, -(-length // limit))
+    while True:
+        marker = text_length(f" ({count}/{count})", caps) if numbered and count > 1 else 0
+        if numbered and limit - marker < floor:
+            numbered = False
+            plan.notes.append("parts not numbered: the markers would leave no room for the caption")
+            continue
+        first = limit - marker - (text_length("\n\n" + extras, caps) if extras else 0)
+        if extras and first < floor:
+            extras = _drop_extra(extras, plan)
+            continue
+        if not caption:
+            chunks = []
+        elif length <= first:  # most captions: no need to look for cuts
+            chunks = [caption]
+        else:
+            chunks = split_to_fit(caption, first, limit - marker, caps)
+        needed = max(1, len(chunks), media_parts)
+        if needed <= count or not numbered:
+            break
+        count = needed  # more parts than reserved for: wider markers, split again
+    if len(chunks) > 1:
+        plan.notes.append(f"caption split into {len(chunks)} parts")
+    return chunks, numbered, extras
+
+
+def _shorten_caption(caption: str, caps: Capabilities, extras: str,
+                     plan: PostPlan) -> tuple[list[str], bool, str]:
+    limit = caps.max_text
+    if limit is None:
+        return ([caption] if caption else []), False, extras
+    while extras and limit - text_length("\n\n" + extras, caps) < max(1, limit // 4):
+        extras = _drop_extra(extras, plan)
+    room = limit - (text_length("\n\n" + extras, caps) if extras else 0)
+    short = truncate(caption, room, caps) if caption else ""
+    if short != caption:
+        plan.notes.append(f"caption shortened to fit {limit} characters: this platform can't do threads")
+    return ([short] if short else []), False, extras
+
+
+def _drop_extra(extras: str, plan: PostPlan) -> str:
+    """Give up the last line of date line + footer (the footer first), saying so."""
+    lines = extras.split("\n")
+    plan.notes.append(f"left out, too long for this platform: {lines[-1]!r}")
+    return "\n".join(lines[:-1]).strip()
+
+
+def _note_once(plan: PostPlan, note: str) -> None:
+    if note not in plan.notes:
+        plan.notes.append(note)

@@ -1,0 +1,210 @@
+"""The runner: carries out a plan on one target, oldest post first, journaling every step.
+
+For each post: prepare its media (cached), upload each file, create each part (replying to
+the previous one), with the journal written before and after every remote call. Transient
+failures are retried with exponential backoff and jitter (tenacity), honouring the server's
+own "retry after"; a retried create first asks the target whether the earlier attempt landed.
+A permanent failure fails that post only. A `RunStopped` (bad login, budget spent, journal
+unwritable) or Ctrl-C ends the run with the journal consistent: run again to continue.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Callable, Protocol, TypeVar
+
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from adapters.base import Adapter, PostRequest, PreparedMedia, RemoteRef
+
+from . import journal as J
+from .errors import PostFailed, RunStopped, TransientError
+from .journal import Journal
+from .media import MediaResult, process_media
+from .planner import PostPlan
+from .ratelimit import Pacer
+
+T = TypeVar("T")
+
+# After this many posts in a row fail for transient reasons, the target is down: stop.
+MAX_TRANSIENT_POSTS_IN_A_ROW = 3
+
+
+class Progress(Protocol):
+    def start(self, total_posts: int, total_media: int) -> None: ...
+    def post_done(self, media_count: int) -> None: ...
+    def note(self, text: str) -> None: ...
+
+
+class NoProgress:
+    def start(self, total_posts: int, total_media: int) -> None: ...
+    def post_done(self, media_count: int) -> None: ...
+    def note(self, text: str) -> None: ...
+
+
+@dataclass
+class RunOutcome:
+    posted: list[str] = field(default_factory=list)  # post ids published in this run
+    failed: dict[str, str] = field(default_factory=dict)  # post id -> reason (this run)
+    skipped: dict[str, str] = field(default_factory=dict)
+    already: int = 0  # posts done before this run
+    stopped: RunStopped | None = None
+    interrupted: bool = False
+    media_results: dict[tuple[str, int], MediaResult] = field(default_factory=dict)
+
+
+class Runner:
+    def __init__(self, adapter: Adapter, journal: Journal, cache_dir: Path, *,
+                 progress: Progress | None = None, max_attempts: int = 5, max_wait: float = 3600.0,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time) -> None:
+        self.adapter = adapter
+        self.journal = journal
+        self.cache_dir = cache_dir
+        self.progress = progress or NoProgress()
+        self.max_attempts = max_attempts
+        self.sleep = sleep
+        self.pacer = Pacer(adapter.caps.rate_budgets, journal, clock=clock, sleep=sleep, max_wait=max_wait,
+                           on_wait=lambda s, why: self.progress.note(f"waiting {s:.0f} s for the target's limit ({why})"))
+
+    # -- the run ---------------------------------------------------------------------------
+    def run(self, plans: list[PostPlan]) -> RunOutcome:
+        outcome = RunOutcome()
+        self.journal.record_plans(plans)
+        self.progress.start(len(plans), sum(len(p.post.media) for p in plans))
+        transient_in_a_row = 0
+        try:
+            for plan in plans:
+                state = self._run_post(plan, outcome)
+                transient_in_a_row = transient_in_a_row + 1 if state == "transient" else 0
+                self.progress.post_done(len(plan.post.media))
+                if transient_in_a_row >= MAX_TRANSIENT_POSTS_IN_A_ROW:
+                    raise RunStopped("the target keeps failing (several posts in a row could not be sent)",
+                                     "it may be down; run the same command again later to continue")
+        except RunStopped as stop:
+            outcome.stopped = stop
+        except KeyboardInterrupt:
+            outcome.interrupted = True
+        finally:
+            self.adapter.finish()
+        return outcome
+
+    def _run_post(self, plan: PostPlan, outcome: RunOutcome) -> str:
+        post = plan.post
+        row = self.journal.post(post.id)
+        if row is None or row.state in (J.POSTED, J.SKIPPED, J.FAILED):
+            if row is not None and row.state == J.POSTED:
+                outcome.already += 1
+            elif row is not None and row.state == J.SKIPPED:
+                outcome.skipped[post.id] = row.reason or "skipped"
+            return row.state if row else "unknown"
+        try:
+            self._publish(plan, outcome)
+        except PostFailed as exc:
+            self.journal.post_state(post.id, J.FAILED, exc.one_line())
+            outcome.failed[post.id] = exc.one_line()
+            return J.FAILED
+        except TransientError as exc:
+            reason = f"gave up after {self.max_attempts} tries: {exc.one_line()}"
+            self.journal.post_state(post.id, J.FAILED, reason)
+            outcome.failed[post.id] = reason
+            return "transient"
+        self.journal.post_state(post.id, J.POSTED)
+        outcome.posted.append(post.id)
+        return J.POSTED
+
+    def _publish(self, plan: PostPlan, outcome: RunOutcome) -> None:
+        post = plan.post
+        media_rows = {m.idx: m for m in self.journal.media(post.id)}
+        refs: dict[int, RemoteRef] = {}
+        parts = self.journal.parts(post.id)
+        for part in parts:
+            if part.state == J.POSTED and part.remote is not None:
+                refs[part.idx] = part.remote
+                continue
+            uploaded: list[RemoteRef] = []
+            alts: list[str | None] = []
+            for mi in part.media:
+                done = self._media(plan, mi, media_rows[mi], part.key, outcome)
+                if done is not None:
+                    uploaded.append(done[0])
+                    alts.append(done[1])
+            if not uploaded and not part.text.strip():
+                continue  # every file of a media-only part was refused: nothing left to post
+            if not uploaded and self.adapter.caps.requires_media:
+                raise PostFailed("none of this post's images could be prepared for this platform, "
+                                 "which only takes posts with images")
+            request = PostRequest(
+                key=part.key, text=part.text, media=tuple(uploaded), media_alt=tuple(alts),
+                created_at=post.taken_at + timedelta(seconds=part.idx),
+                reply_to=refs.get(part.reply_to) if part.reply_to is not None else None,
+                root=refs.get(0) if part.idx > 0 else None,
+                post_id=post.id, part_index=part.idx, part_count=len(parts))
+            refs[part.idx] = self._create(request, unknown_outcome=part.state == J.POSTING)
+
+    def _media(self, plan: PostPlan, mi: int, row: J.MediaRow, key: str,
+               outcome: RunOutcome) -> tuple[RemoteRef, str | None] | None:
+        post = plan.post
+        if row.state == J.SKIPPED:
+            return None
+        try:
+            result = process_media(post.media[mi], self.adapter.caps, self.cache_dir)
+        except OSError as exc:  # the cache can't be written: the machine's problem, not the post's
+            raise RunStopped(f"cannot write prepared media to {self.cache_dir} ({exc.strerror or exc})",
+                             "free some disk space, then run the same command again to continue") from None
+        outcome.media_results[(post.id, mi)] = result
+        if result.prepared is None:
+            self.journal.media_skipped(post.id, mi, result.skipped or "could not be prepared")
+            return None
+        prepared = _with_alt(result.prepared, plan, mi)
+        if row.state == J.UPLOADED and row.remote is not None and row.prepared_sha == prepared.sha256:
+            return row.remote, prepared.alt_text
+        self.pacer.acquire("media")
+        self.journal.media_uploading(post.id, mi, prepared.sha256)
+        ref = self._call(lambda: self.adapter.upload_media(prepared, f"{key}/m{mi}"))
+        self.journal.media_uploaded(post.id, mi, ref)
+        return ref, prepared.alt_text
+
+    def _create(self, request: PostRequest, *, unknown_outcome: bool) -> RemoteRef:
+        """Create one part exactly once, even across crashes and retried timeouts."""
+        first = [not unknown_outcome]
+
+        def attempt() -> RemoteRef:
+            if not first[0]:
+                found = self.adapter.find_post(request)  # an earlier attempt may have landed
+                if found is not None:
+                    return found
+            first[0] = False
+            self.pacer.acquire("posts")
+            return self.adapter.create_post(request)
+
+        self.journal.part_posting(request.post_id, request.part_index)
+        try:
+            ref = self._call(attempt)
+        except PostFailed as exc:
+            self.journal.part_failed(request.post_id, request.part_index, exc.one_line())
+            raise
+        self.journal.part_posted(request.post_id, request.part_index, ref)
+        return ref
+
+    def _call(self, operation: Callable[[], T]) -> T:
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            backoff = wait_exponential_jitter(initial=1, max=120)(state)
+            if isinstance(exc, TransientError) and exc.retry_after is not None:
+                self.pacer.wait_until(time.time() + exc.retry_after, "the server asked to slow down")
+                return 0.0
+            return backoff
+
+        retrying = Retrying(retry=retry_if_exception_type(TransientError), wait=wait,
+                            stop=stop_after_attempt(self.max_attempts), sleep=self.sleep, reraise=True)
+        return retrying(operation)
+
+
+def _with_alt(prepared: PreparedMedia, plan: PostPlan, mi: int) -> PreparedMedia:
+    """The planner decides which alt text is published (and fits it to the target's limit)."""
+    alt = next((part.alt[part.media.index(mi)] for part in plan.parts
+                if mi in part.media and len(part.alt) == len(part.media)), None)
+    return prepared if alt == prepared.alt_text else replace(prepared, alt_text=alt)
