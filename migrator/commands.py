@@ -21,7 +21,7 @@ from rich.table import Table
 from . import journal as J
 from .cli_support import parse_include
 from .config import setting
-from .engine import Selection, dry_run, journals_for, make_plans, migrate
+from .engine import Selection, dry_run, journals_for, make_plans, migrate, target_label
 from .errors import PindahError
 from .journal import Journal
 from .planner import PlanOptions
@@ -138,7 +138,7 @@ def _one_target(config: dict[str, Any], exp: Any, spec: str, selection: Selectio
     adapter = make_target(spec, config)
     adapter.prepare(interactive=sys.stdin.isatty() and not is_dry)
     plans = make_plans(exp, adapter, selection, _plan_options(config))
-    name = f"{adapter.name}" + (f":{adapter.location}" if adapter.location else "")
+    name = target_label(adapter)
     out = Console()
     progress = RichProgress(("Checking for " if is_dry else "Moving to ") + name)
     try:

@@ -64,6 +64,11 @@ def journal_path(adapter: Adapter, export: Export) -> Path:
     return state_dir() / "journals" / adapter.name / folder / f"{export_fingerprint(export)}.sqlite"
 
 
+def target_label(adapter: Adapter) -> str:
+    """`folder:/home/rina/pindah-site`, `bluesky:rina.example`: what the artist recognises."""
+    return f"{adapter.name}:{adapter.location or adapter.account()}"
+
+
 def journals_for(target_name: str | None = None) -> list[Path]:
     root = state_dir() / "journals"
     pattern = f"{target_name}/*/*.sqlite" if target_name else "*/*/*.sqlite"
@@ -180,9 +185,11 @@ def build_report(export: Export, adapter: Adapter, plans: list[PostPlan],
                                 caption=post.caption, state=word, reason=reason, notes=list(plan.notes),
                                 parts=parts, media=media))
     caps = adapter.caps
-    eta = estimate_seconds(caps.rate_budgets, counts, call_seconds=caps.typical_call_seconds)
+    # No time estimate when nothing is left to do.
+    eta = estimate_seconds(caps.rate_budgets, counts, call_seconds=caps.typical_call_seconds) \
+        if counts["posts"] else None
     return RunReport(
-        target=f"{adapter.name}:{adapter.location or ''}".rstrip(":"),
+        target=target_label(adapter),
         target_description=adapter.description,
         dry_run=dry_run,
         generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -190,7 +197,7 @@ def build_report(export: Export, adapter: Adapter, plans: list[PostPlan],
         layout=export.reader.label,
         posts=posts,
         eta_seconds=eta,
-        eta_text=describe_duration(eta),
+        eta_text=describe_duration(eta) if eta is not None else None,
         budgets=[b.describe() for b in caps.rate_budgets],
         warnings=[str(p) for p in export.problems][:50],
     )
