@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -41,14 +40,19 @@ print(posts)
 """
 
 
+# Each measured child reports its own peak RSS on exit (RUSAGE_CHILDREN would give the maximum
+# over every child so far, hiding how memory grows with the export).
+PEAK = ("import atexit, resource, sys; atexit.register(lambda: sys.stderr.write("
+        "'PEAK_KB %d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)); ")
+
+
 def run(cmd: list[str]) -> tuple[float, float, str]:
-    """Seconds and peak RSS (MB) of one child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Seconds and peak RSS (MB) of one child process; `cmd` is [python, "-c", code, *args]."""
+    cmd = [cmd[0], "-c", PEAK + cmd[2], *cmd[3:]]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
     seconds = time.perf_counter() - start
-    # ru_maxrss of children is the max over all children so far: run the biggest last.
-    peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
+    peak = int(proc.stderr.rsplit("PEAK_KB ", 1)[1].split()[0]) / 1024
     return seconds, peak, proc.stdout
 
 
@@ -62,7 +66,7 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=20000)
     parser.add_argument("--zip", action="store_true", help="also measure the same export as one ZIP")
     args = parser.parse_args()
-    pindah = [sys.executable, "-m", "migrator.cli"]
+    pindah = [sys.executable, "-c", "import sys; from migrator.cli import main; sys.argv[0] = 'pindah'; main()"]
     with tempfile.TemporaryDirectory() as tmp:
         rows = []
         for n in sorted({max(1, args.posts // 10), args.posts}):
@@ -89,7 +93,7 @@ def main() -> None:
             print(f"{name:<34}{base_s:>11.2f}{summ_s:>11.2f}{post_s:>11.2f}{summ_s / base_s:>11.1f}"
                   f"{summ_mb:>9.0f}{post_mb:>11.0f}")
         print("baseline = json.load of every posts file + os.walk, in a child process; "
-              "peak MB = max RSS of the children so far (monotonic)")
+              "peak MB = the child's own maximum RSS")
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ class Location:
         return {"name": self.name, "latitude": self.latitude, "longitude": self.longitude}
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Media:
     """One image or video of a post, addressed by its path inside the export."""
 
@@ -144,7 +144,7 @@ class Media:
         }
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Post:
     """One published Instagram item, normalised."""
 
