@@ -91,7 +91,7 @@ Save = Callable[[Image.Image, str, int | None, bytes | None, SaveExtras], bytes]
 def open_image(data: bytes) -> Iterator[Image.Image]:
     """Open (header only) with the decompression-bomb check on, refusing rather than decoding."""
     limit = Image.MAX_IMAGE_PIXELS or DEFAULT_PIXEL_LIMIT
-    _register_heif()
+    sniff.register_heif()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -109,19 +109,6 @@ def open_image(data: bytes) -> Iterator[Image.Image]:
 def _bomb(size: tuple[int | None, int | None], limit: int) -> str:
     shown = f"{size[0]}×{size[1]} px" if size[0] else "size unknown"
     return f"image is a possible decompression bomb ({shown}, over {limit / 1e6:.0f} megapixels); refused"
-
-
-_heif_registered = False
-
-
-def _register_heif() -> None:
-    global _heif_registered
-    if not _heif_registered:
-        with contextlib.suppress(ImportError):
-            import pillow_heif
-
-            pillow_heif.register_heif_opener()
-        _heif_registered = True
 
 
 # -- orientation and dimensions ----------------------------------------------------------------

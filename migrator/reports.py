@@ -35,6 +35,8 @@ from typing import IO, Any
 from rich.console import Console
 from rich.text import Text
 
+from . import sniff
+
 REPORT_FORMAT = "pindah-report/1"
 MAX_THUMB_PIXELS = 50_000_000  # bigger images are refused before any pixel is decoded
 TEXT_LISTED = 10  # problems listed by name in the terminal; the HTML report lists them all
@@ -169,13 +171,6 @@ def _plural(n: int, word: str) -> str:
 
 # -- thumbnails ----------------------------------------------------------------------------------
 @cache
-def _register_heif() -> None:
-    try:  # Instagram exports hold HEIC; without the plugin those simply get no preview
-        import pillow_heif
-
-        pillow_heif.register_heif_opener()
-    except Exception:  # noqa: BLE001
-        pass
 
 
 def thumbnail_data_uri(open_bytes: Callable[[], IO[bytes]], max_side: int = 160) -> str | None:
@@ -187,7 +182,7 @@ def thumbnail_data_uri(open_bytes: Callable[[], IO[bytes]], max_side: int = 160)
     """
     from PIL import Image, ImageOps
 
-    _register_heif()
+    sniff.register_heif()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # DecompressionBombWarning: we decide ourselves

@@ -74,7 +74,7 @@ def image_size(opener: Callable[[], IO[bytes]]) -> tuple[int | None, int | None]
     # the media pipeline refuses such images when it would actually decode them.
     from PIL import Image
 
-    _register_heif()
+    register_heif()
     try:
         with opener() as fh, warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -92,7 +92,8 @@ def image_size(opener: Callable[[], IO[bytes]]) -> tuple[int | None, int | None]
 _heif_registered = False
 
 
-def _register_heif() -> None:
+def register_heif() -> None:
+    """Let Pillow open HEIC/HEIF (once per process; a no-op without pillow-heif)."""
     global _heif_registered
     if not _heif_registered:
         with contextlib.suppress(ImportError):
