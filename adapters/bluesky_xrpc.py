@@ -1,0 +1,479 @@
+"""Bluesky's wire: XRPC over `requests`, sessions kept on disk, and handle → DID → PDS lookup.
+
+Room: everything `adapters.bluesky` needs to talk HTTP to a PDS, and nothing about posts. The
+adapter builds records; this module sends them, keeps the login alive (refreshSession, never a
+new login per post), reads the server's `ratelimit-*` headers, and turns every failure into an
+`XrpcError` the adapter maps onto the engine's error classes (`to_target_error`).
+
+Why not the `atproto` SDK: its `send_post` stamps `createdAt` with the current time and defaults
+`langs` to English (pindah backdates and only states languages it knows), and its request layer
+turns 429 into a generic exception without the reset time. pindah builds records and paces
+calls itself, so the SDK would save a few lines of JSON and cost the behaviour that matters.
+
+Secrets: the app password and the tokens never reach a log, an exception message or a repr;
+the session file is 0600 in a 0700 folder. Only https is spoken, except to loopback hosts.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import hashlib
+import ipaddress
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from migrator import __version__
+from migrator.errors import (
+    PindahError,
+    PostFailed,
+    RunStopped,
+    TargetError,
+    TransientError,
+)
+
+USER_AGENT = f"pindah/{__version__} (Instagram history migration)"
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 60.0
+REFRESH_MARGIN = 300.0  # refresh an access token this many seconds before it expires
+LONG_WAIT = 3600.0  # a 429 longer than this stops the run (the engine's default max_wait too)
+PUBLIC_RESOLVER = "https://public.api.bsky.app"  # resolves DNS-TXT handles for us (no dnspython)
+PLC_DIRECTORY = "https://plc.directory"
+# RFC 6761/6762 names never resolve on the public internet: don't ask anyone about them.
+_RESERVED_TLDS = ("test", "local", "localhost", "invalid", "example", "internal", "arpa")
+_LOOPBACK_NAMES = ("localhost", "ip6-localhost")
+
+
+# -- errors ---------------------------------------------------------------------------------
+class XrpcError(Exception):
+    """A failed call: HTTP status (0 when no answer came), the XRPC error name and message;
+    for a 429, how long to wait and the spent bucket's `ratelimit-policy` ("1000;w=86400")."""
+
+    def __init__(self, status: int, error: str, message: str, *, retry_after: float | None = None,
+                 policy: str | None = None) -> None:
+        super().__init__(f"{status} {error}: {message}")
+        self.status = status
+        self.error = error
+        self.message = message
+        self.retry_after = retry_after
+        self.policy = policy
+
+
+def to_target_error(exc: XrpcError, doing: str) -> TargetError:
+    """The engine's reading of a failure: retry, fail this post, or stop the run."""
+    said = f"{exc.error}: {exc.message}" if exc.message and exc.message != exc.error else exc.error
+    if exc.status == 429 and exc.retry_after is not None and exc.retry_after > LONG_WAIT:
+        # A daily budget (1,000 uploads, 35,000 write points) is spent: say which and until when,
+        # rather than let the run sleep for hours (the engine would stop here too, less clearly).
+        resume = datetime.fromtimestamp(time.time() + exc.retry_after, tz=UTC)
+        return RunStopped(f"Bluesky's limit of {describe_policy(exc.policy)} is used up until "
+                          f"{resume.astimezone().strftime('%Y-%m-%d %H:%M')} (while trying to {doing})",
+                          "run the same command again after that time; everything done so far is kept",
+                          resume_at=resume)
+    if exc.status == 0 or exc.status in (408, 425, 429) or exc.status >= 500:
+        why = "the server asks to slow down" if exc.status == 429 else said
+        return TransientError(f"Bluesky could not {doing} ({why})", retry_after=exc.retry_after)
+    if exc.status == 401 or exc.error in ("ExpiredToken", "InvalidToken", "AuthMissing",
+                                          "AccountTakedown", "AccountDeactivated", "RepoDeactivated"):
+        return RunStopped(f"Bluesky refused the login while trying to {doing} ({said})",
+                          "log in again: run the same command in a terminal, or set "
+                          "PINDAH_BLUESKY_APP_PASSWORD to an app password")
+    if exc.status == 413:
+        return PostFailed(f"Bluesky refused to {doing}: the file is larger than this server accepts")
+    return PostFailed(f"Bluesky refused to {doing} ({said})")
+
+
+# -- sessions -------------------------------------------------------------------------------
+@dataclass
+class Session:
+    did: str
+    handle: str
+    pds: str
+    access_jwt: str = field(repr=False)
+    refresh_jwt: str = field(repr=False)
+
+    def access_expires_at(self) -> float:
+        return float(_jwt_claims(self.access_jwt).get("exp", 0))
+
+    def scope(self) -> str:
+        return str(_jwt_claims(self.access_jwt).get("scope", ""))
+
+
+def describe_policy(policy: str | None) -> str:
+    """"1000;w=86400" -> "1000 calls per 24 h" (the header's own words, made readable)."""
+    try:
+        points, window = (policy or "").split(";w=")
+        seconds = int(window)
+        span = f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds / 60:g} min"
+        return f"{int(points)} calls per {span}"
+    except ValueError:
+        return "calls"
+
+
+def _jwt_claims(token: str) -> dict[str, Any]:
+    """The payload of a JWT, unverified: only to read its expiry and scope (the server checks)."""
+    try:
+        payload = token.split(".")[1]
+        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return data if isinstance(data, dict) else {}
+    except (IndexError, ValueError):
+        return {}
+
+
+class SessionStore:
+    """One JSON file per account and server: 0600, in a 0700 folder, written atomically."""
+
+    def __init__(self, folder: Path, did: str, pds: str) -> None:
+        self.folder = folder
+        self.path = folder / (hashlib.sha256(f"{did}|{pds}".encode()).hexdigest()[:24] + ".json")
+
+    def load(self) -> Session | None:
+        try:
+            data = json.loads(self.path.read_text("utf-8"))
+            return Session(str(data["did"]), str(data["handle"]), str(data["pds"]),
+                           str(data["accessJwt"]), str(data["refreshJwt"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def save(self, session: Session) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.folder, 0o700)
+        text = json.dumps({"did": session.did, "handle": session.handle, "pds": session.pds,
+                           "accessJwt": session.access_jwt, "refreshJwt": session.refresh_jwt})
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".session-", suffix=".json")  # 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def delete(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+# -- the client -----------------------------------------------------------------------------
+@dataclass
+class RateState:
+    """What the last answer of one method said about its tightest rate-limit bucket."""
+
+    limit: int
+    remaining: int
+    reset_at: float  # local clock, corrected for the server's clock (Date header)
+    policy: str
+
+
+class XrpcClient:
+    """Calls one PDS. Authenticated calls refresh the session on their own when it runs out."""
+
+    def __init__(self, base_url: str, *, http: requests.Session | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        check_url(base_url)
+        self.base_url = base_url.rstrip("/")
+        self.http = http or new_http()
+        self.clock = clock
+        self.session: Session | None = None
+        self.on_session: Callable[[Session | None], None] = lambda s: None
+        self.relogin: Callable[[], Session | None] = lambda: None  # a fresh login, if a password is known
+        self.rates: dict[str, RateState] = {}
+
+    # -- calls --------------------------------------------------------------------------------
+    def query(self, nsid: str, params: dict[str, Any], *, auth: bool = False) -> dict[str, Any]:
+        return self._json(self._call("GET", nsid, params=params, auth=auth))
+
+    def procedure(self, nsid: str, body: dict[str, Any] | None = None, *, auth: bool = True) -> dict[str, Any]:
+        return self._json(self._call("POST", nsid, json_body=body, auth=auth))
+
+    def upload(self, nsid: str, data: bytes, mime: str) -> dict[str, Any]:
+        # Large files take longer than a JSON call: allow ~10 s per MB on top of the usual.
+        return self._json(self._call("POST", nsid, data=data, mime=mime, auth=True,
+                                     read_timeout=READ_TIMEOUT + len(data) / 100_000))
+
+    def get_bytes(self, nsid: str, params: dict[str, Any]) -> bytes:
+        return self._call("GET", nsid, params=params, auth=False).content
+
+    # -- sessions -----------------------------------------------------------------------------
+    def login(self, identifier: str, password: str) -> Session:
+        answer = self._json(self._call("POST", "com.atproto.server.createSession",
+                                       json_body={"identifier": identifier, "password": password}, auth=False))
+        return self._adopt(answer)
+
+    def refresh(self) -> Session:
+        if self.session is None:
+            raise XrpcError(401, "AuthMissing", "not logged in")
+        answer = self._json(self._call("POST", "com.atproto.server.refreshSession", auth=False,
+                                       bearer=self.session.refresh_jwt))
+        return self._adopt(answer)
+
+    def logout(self) -> None:
+        """Revoke the session on the server (deleteSession) and forget it."""
+        if self.session is not None:
+            try:
+                self._call("POST", "com.atproto.server.deleteSession", auth=False, bearer=self.session.refresh_jwt)
+            except XrpcError:
+                pass  # the tokens are dropped here either way
+        self.session = None
+
+    def ensure_fresh(self) -> None:
+        """Refresh ahead of expiry: one refresh every ~2 hours instead of a failed call."""
+        if self.session is not None and self.session.access_expires_at() - self.clock() < REFRESH_MARGIN:
+            self._renew()
+
+    def _adopt(self, answer: dict[str, Any]) -> Session:
+        try:
+            session = Session(str(answer["did"]), str(answer.get("handle", "")), self.base_url,
+                              str(answer["accessJwt"]), str(answer["refreshJwt"]))
+        except KeyError:
+            raise XrpcError(502, "BadResponse", "the server's login answer has no tokens") from None
+        self.session = session
+        self.on_session(session)
+        return session
+
+    def _renew(self) -> None:
+        try:
+            self.refresh()
+            return
+        except XrpcError as exc:
+            if exc.status == 0 or exc.status == 429 or exc.status >= 500:
+                raise  # the server is unwell, the session may be fine
+        self.session = None
+        self.on_session(None)
+        if self.relogin() is None:
+            raise XrpcError(401, "ExpiredToken", "the saved Bluesky login has expired and no app password is set")
+
+    # -- the one place requests are made -------------------------------------------------------
+    def _call(self, method: str, nsid: str, *, params: dict[str, Any] | None = None,
+              json_body: dict[str, Any] | None = None, data: bytes | None = None, mime: str | None = None,
+              auth: bool, bearer: str | None = None, read_timeout: float = READ_TIMEOUT) -> requests.Response:
+        self._gate(nsid)
+        if auth:
+            if self.session is None and self.relogin() is None:
+                raise XrpcError(401, "AuthMissing", "not logged in to Bluesky")
+            self.ensure_fresh()
+        for attempt in (1, 2):
+            headers = {"Accept": "application/json"}
+            token = bearer or (self.session.access_jwt if auth and self.session else None)
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+            if mime:
+                headers["Content-Type"] = mime
+            try:
+                response = self.http.request(method, f"{self.base_url}/xrpc/{nsid}", params=params, json=json_body,
+                                             data=data, headers=headers, timeout=(CONNECT_TIMEOUT, read_timeout),
+                                             allow_redirects=False)
+            except requests.Timeout:
+                raise XrpcError(0, "Timeout", f"no answer from {self.host} in time") from None
+            except requests.RequestException as exc:
+                raise XrpcError(0, "NetworkError", f"cannot reach {self.host} ({type(exc).__name__})") from None
+            self._note_rate(nsid, response)
+            if response.status_code < 400:
+                return response
+            error = _error_of(response)
+            if response.status_code == 429:
+                error.retry_after = self._retry_after(nsid, response)
+                error.policy = response.headers.get("ratelimit-policy")
+            # An access token that ran out mid-run: renew once and repeat the call.
+            if auth and attempt == 1 and error.error in ("ExpiredToken", "InvalidToken") and bearer is None:
+                self._renew()
+                continue
+            raise error
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).netloc
+
+    def _gate(self, nsid: str) -> None:
+        """Don't send a call the server already said it will refuse (remaining 0 until reset)."""
+        state = self.rates.get(nsid)
+        if state is not None and state.remaining <= 0:
+            wait = state.reset_at - self.clock()
+            if wait > 0:
+                raise XrpcError(429, "RateLimitExceeded", f"limit {state.policy} used up", retry_after=wait + 1,
+                                policy=state.policy)
+
+    def _note_rate(self, nsid: str, response: requests.Response) -> None:
+        h = response.headers
+        try:
+            limit, remaining, reset = int(h["ratelimit-limit"]), int(h["ratelimit-remaining"]), float(h["ratelimit-reset"])
+        except (KeyError, ValueError):
+            return
+        self.rates[nsid] = RateState(limit, remaining, self._local_time(reset, response), h.get("ratelimit-policy", ""))
+
+    def _local_time(self, server_epoch: float, response: requests.Response) -> float:
+        """`ratelimit-reset` is the server's epoch second: shift it by the clock difference that
+        the Date header shows, so a machine whose clock is off still waits the right time."""
+        date = response.headers.get("date")
+        parsed = email.utils.parsedate_to_datetime(date) if date else None
+        skew = (parsed.timestamp() - self.clock()) if parsed is not None else 0.0
+        return server_epoch - (skew if abs(skew) > 2 else 0.0)
+
+    def _retry_after(self, nsid: str, response: requests.Response) -> float | None:
+        waits = []
+        state = self.rates.get(nsid)
+        if state is not None:
+            waits.append(state.reset_at - self.clock() + 1)  # +1: the reset second itself
+        try:
+            waits.append(float(response.headers["retry-after"]))
+        except (KeyError, ValueError):
+            pass
+        return max(0.0, max(waits)) if waits else None
+
+    @staticmethod
+    def _json(response: requests.Response) -> dict[str, Any]:
+        if not response.content:
+            return {}
+        try:
+            data = response.json()
+        except ValueError:
+            raise XrpcError(502, "BadResponse", "the server's answer is not JSON") from None
+        return data if isinstance(data, dict) else {}
+
+
+def _error_of(response: requests.Response) -> XrpcError:
+    name, message = f"HTTP{response.status_code}", response.reason or ""
+    try:
+        body = response.json()
+        if isinstance(body, dict):
+            name = str(body.get("error") or name)
+            message = str(body.get("message") or message)
+    except ValueError:
+        pass
+    return XrpcError(response.status_code, name, " ".join(message.split())[:300])
+
+
+def new_http() -> requests.Session:
+    http = requests.Session()
+    http.headers["User-Agent"] = USER_AGENT
+    return http
+
+
+# -- identity: handle → DID → PDS ---------------------------------------------------------
+@dataclass(frozen=True)
+class Identity:
+    did: str
+    handle: str
+    pds: str  # base URL of the account's PDS
+
+
+def check_url(url: str) -> None:
+    """https only; plain http only to this machine (a local or test PDS)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
+        return
+    raise PindahError(f"refusing to talk to {url!r}: Bluesky servers are reached over https only "
+                      "(plain http only on this computer)")
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def normalise_handle(handle: str) -> str:
+    handle = handle.strip().removeprefix("@").lower()
+    if handle.startswith("did:"):
+        return handle
+    labels = handle.split(".")
+    if len(labels) < 2 or len(handle) > 253 or not all(
+            label and len(label) <= 63 and label.replace("-", "").isalnum() and label.isascii()
+            and not label.startswith("-") and not label.endswith("-") for label in labels):
+        raise PindahError(f"{handle!r} is not a Bluesky handle",
+                          "write it like --to bluesky:yourname.bsky.social (without the @)")
+    return handle
+
+
+def resolve_identity(handle: str, http: requests.Session, *, pds_override: str | None = None,
+                     handle_resolver: str | None = None, plc_directory: str = PLC_DIRECTORY) -> Identity:
+    """Find an account's DID and PDS, checking both directions (the DID document must name the
+    handle too), because the app password is about to be sent to whatever server this returns."""
+    handle = normalise_handle(handle)
+    if pds_override:
+        check_url(pds_override)
+        base = pds_override.rstrip("/")
+        did = handle if handle.startswith("did:") else _did_via_xrpc(http, base, handle)
+        return Identity(did, handle, base)
+    did = handle if handle.startswith("did:") else _resolve_handle(http, handle, handle_resolver)
+    doc = _did_document(http, did, plc_directory)
+    if not handle.startswith("did:"):
+        names = [str(a).lower() for a in doc.get("alsoKnownAs") or []]
+        if f"at://{handle}" not in names:
+            raise RunStopped(f"the Bluesky handle {handle} and its account {did} don't confirm each other",
+                             "check the handle; if the account just changed handle, try again in a few minutes")
+    else:
+        handle = next((str(a)[5:] for a in doc.get("alsoKnownAs") or [] if str(a).startswith("at://")), handle)
+    for service in doc.get("service") or []:
+        if isinstance(service, dict) and str(service.get("id", "")).endswith("#atproto_pds") \
+                and service.get("type") == "AtprotoPersonalDataServer":
+            endpoint = str(service.get("serviceEndpoint", "")).rstrip("/")
+            check_url(endpoint)
+            return Identity(did, handle, endpoint)
+    raise RunStopped(f"the account {did} names no Bluesky server (PDS) in its DID document",
+                     "give the server yourself with the `pds` setting or PINDAH_BLUESKY_PDS")
+
+
+def _resolve_handle(http: requests.Session, handle: str, resolver: str | None) -> str:
+    if resolver:
+        return _did_via_xrpc(http, resolver.rstrip("/"), handle)
+    if handle.rsplit(".", 1)[-1] in _RESERVED_TLDS:
+        raise PindahError(f"{handle} is a local test name that can't be looked up",
+                          "give its server with the `pds` setting or PINDAH_BLUESKY_PDS")
+    try:  # the handle's own web server (handles set up with an HTTPS file)
+        response = http.get(f"https://{handle}/.well-known/atproto-did",
+                            timeout=(CONNECT_TIMEOUT, 15), allow_redirects=False)
+        did = response.text.strip() if response.status_code == 200 else ""
+        if did.startswith("did:") and len(did) < 2048 and " " not in did:
+            return did
+    except requests.RequestException:
+        pass
+    return _did_via_xrpc(http, PUBLIC_RESOLVER, handle)  # DNS TXT handles, resolved by Bluesky
+
+
+def _did_via_xrpc(http: requests.Session, base: str, handle: str) -> str:
+    check_url(base)
+    try:
+        response = http.get(f"{base}/xrpc/com.atproto.identity.resolveHandle", params={"handle": handle},
+                            timeout=(CONNECT_TIMEOUT, 30), allow_redirects=False)
+    except requests.RequestException as exc:
+        raise RunStopped(f"cannot reach {urlsplit(base).netloc} to look up {handle} ({type(exc).__name__})",
+                         "check the internet connection, then run the same command again") from None
+    did = response.json().get("did") if response.status_code == 200 else None
+    if not isinstance(did, str) or not did.startswith("did:"):
+        raise RunStopped(f"the Bluesky handle {handle} was not found ({_error_of(response).message or response.status_code})",
+                         "check the spelling of the handle")
+    return did
+
+
+def _did_document(http: requests.Session, did: str, plc_directory: str) -> dict[str, Any]:
+    if did.startswith("did:plc:"):
+        check_url(plc_directory)
+        url = f"{plc_directory.rstrip('/')}/{quote(did)}"
+    elif did.startswith("did:web:") and ":" not in did[8:]:
+        url = f"https://{did[8:]}/.well-known/did.json"
+    else:
+        raise RunStopped(f"pindah can't read the account document of {did}", "use a did:plc or did:web account")
+    try:
+        response = http.get(url, timeout=(CONNECT_TIMEOUT, 30), allow_redirects=False)
+        doc = response.json() if response.status_code == 200 else None
+    except (requests.RequestException, ValueError):
+        doc = None
+    if not isinstance(doc, dict) or doc.get("id") != did:
+        raise RunStopped(f"the account document of {did} could not be read", "try again in a few minutes")
+    return doc
