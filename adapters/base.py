@@ -12,6 +12,7 @@ new target is one module plus one line. `migrator.targets` loads them.
 from __future__ import annotations
 
 import enum
+import os
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -66,6 +67,7 @@ class Capabilities:
     backdating: bool = False  # can a post carry its original date?
     rate_budgets: tuple[RateBudget, ...] = ()
     typical_call_seconds: float = 0.0  # for ETAs: how long one remote call usually takes
+    media_reuse_seconds: float | None = None  # servers delete unattached uploads: re-upload after this
 
     @property
     def supports_video(self) -> bool:
@@ -148,6 +150,11 @@ class Adapter:
         self.location = location  # what came after ':' in --to
         self.config = config
         self.caps = self.capabilities
+
+    def setting(self, key: str) -> Any:
+        """A `[targets.<name>]` setting; the environment's PINDAH_<NAME>_<KEY> wins over the file."""
+        env = os.environ.get(f"PINDAH_{self.name}_{key}".upper())
+        return env if env is not None else self.config.get(key)
 
     # -- lifecycle --------------------------------------------------------------------------
     def prepare(self, *, interactive: bool) -> None:

@@ -17,12 +17,14 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from adapters.mastodon import login_command, logout_command
+
 from . import __version__
+from .cli_support import parse_include
 from .commands import register
 from .config import default_config_path, load_config, setting
 from .errors import PindahError
 from .fetch import fetch_profile_command
-from .cli_support import parse_include
 from .model import INCLUDE_NAMES
 from .sources import read_export
 from .summary import Summary, summarise
@@ -142,6 +144,8 @@ def _print_summary(s: Summary) -> None:
 
 register(cli)
 cli.add_command(fetch_profile_command, "fetch-profile")
+cli.add_command(login_command, "login")
+cli.add_command(logout_command, "logout")
 
 
 def main() -> None:

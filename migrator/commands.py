@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from . import journal as J
@@ -27,6 +33,7 @@ from .journal import Journal
 from .planner import PlanOptions
 from .ratelimit import Pacer, estimate_seconds
 from .reports import RunReport, describe_duration, render_html, render_json, render_text
+from .runner import call_with_retries
 from .sources import read_export
 from .targets import available, make_target, parse_target
 
@@ -217,11 +224,23 @@ def status_command(target: str | None) -> None:
         cls = adapters.get(meta.get("target", ""))
         eta = estimate_seconds(cls.capabilities.rate_budgets, {"posts": pending_parts},
                                call_seconds=cls.capabilities.typical_call_seconds) if cls else 0
+        left = describe_duration(eta) if counts.get(J.PLANNED) else "done"
+        resume = meta.get("resume_at")
+        if counts.get(J.PLANNED) and resume and datetime.fromisoformat(resume) > datetime.now(timezone.utc):
+            left = f"paused by the target's limit until {datetime.fromisoformat(resume).astimezone():%Y-%m-%d %H:%M}"
         table.add_row(f"{meta.get('target')}:{meta.get('location') or meta.get('account', '')}",
                       meta.get("export", "?"), str(counts.get(J.POSTED, 0)), str(counts.get(J.PLANNED, 0)),
-                      str(counts.get(J.FAILED, 0)), str(counts.get(J.SKIPPED, 0)),
-                      describe_duration(eta) if counts.get(J.PLANNED) else "done")
+                      str(counts.get(J.FAILED, 0)), str(counts.get(J.SKIPPED, 0)), left)
     Console().print(table)
+
+
+def _same_place(recorded: str, given: str) -> bool:
+    """`bluesky:@Rina.example` and `bluesky:rina.example` name the same account; folders compare
+    as resolved paths."""
+    def norm(text: str) -> str:
+        text = text.strip().lstrip("@").rstrip("/").lower()
+        return str(Path(text).expanduser().resolve()).lower() if text.startswith((".", "/", "~")) else text
+    return norm(recorded) == norm(given)
 
 
 def _adapter_for(meta: dict[str, str], config: dict[str, Any]) -> Any:
@@ -243,7 +262,7 @@ def verify_command(config: dict[str, Any], target: str, as_json: bool) -> None:
     for path in journals_for(name):
         with Journal.open(path) as journal:
             meta = journal.meta()
-            if location and meta.get("location") and meta["location"] != location:
+            if location and meta.get("location") and not _same_place(meta["location"], location):
                 continue
             adapter = _adapter_for(meta, config)
             for part in journal.all_parts(J.POSTED):
@@ -275,7 +294,7 @@ def rollback_command(config: dict[str, Any], target: str, yes: bool) -> None:
     for path in journals_for(name):
         with Journal.open(path) as journal:
             meta = journal.meta()
-            if location and meta.get("location") and meta["location"] != location:
+            if location and meta.get("location") and not _same_place(meta["location"], location):
                 continue
             parts = list(journal.all_parts(J.POSTED))
             if not parts:
@@ -290,7 +309,7 @@ def rollback_command(config: dict[str, Any], target: str, yes: bool) -> None:
             try:
                 for part in reversed(parts):  # replies before the posts they answer
                     pacer.acquire("deletes")
-                    adapter.delete_post(part.remote)
+                    call_with_retries(lambda part=part: adapter.delete_post(part.remote), pacer)
                     journal.part_deleted(part.post_id, part.idx)
                 for post_id in posts:
                     journal.forget_remote(post_id)

@@ -19,13 +19,21 @@ from adapters.base import Adapter
 from . import journal as J
 from .config import cache_dir, state_dir
 from .journal import Journal
-from .media import MediaResult, process_media
+from .media import MediaResult
 from .model import Post, PostKind, iso_utc
 from .planner import PlanOptions, PostPlan, plan_posts
 from .ratelimit import estimate_seconds
-from .reports import ReportMedia, ReportPart, ReportPost, RunReport, describe_duration, thumbnail_data_uri
-from .runner import Progress, RunOutcome, Runner
+from .reports import (
+    ReportMedia,
+    ReportPart,
+    ReportPost,
+    RunReport,
+    describe_duration,
+    thumbnail_data_uri,
+)
+from .runner import Progress, Runner, RunOutcome
 from .sources import Export
+from .stamp import Stamp
 from .targets import slug
 
 MAX_THUMBNAILS = 400  # keeps the HTML report a few MB even for 20,000 posts
@@ -80,21 +88,24 @@ def make_plans(export: Export, adapter: Adapter, selection: Selection, options: 
 
 
 def migrate(export: Export, adapter: Adapter, plans: list[PostPlan], *, progress: Progress | None = None,
-            max_attempts: int = 5, max_wait: float = 3600.0) -> tuple[RunOutcome, RunReport]:
+            max_attempts: int = 5, max_wait: float = 3600.0,
+            stamp: Stamp | None = None) -> tuple[RunOutcome, RunReport]:
     path = journal_path(adapter, export)
     meta = {"target": adapter.name, "location": adapter.location or "", "account": adapter.account(),
             "export": export.tree.describe(), "layout": export.layout}
     with Journal.open(path, meta=meta) as journal:
         runner = Runner(adapter, journal, cache_dir() / "media", progress=progress,
-                        max_attempts=max_attempts, max_wait=max_wait)
+                        max_attempts=max_attempts, max_wait=max_wait, stamp=stamp)
         outcome = runner.run(plans)
+        resume = outcome.stopped.resume_at if outcome.stopped else None
+        journal.set_meta("resume_at", resume.isoformat() if resume else "")  # shown by `pindah status`
         states = _journal_states(journal, plans)
     report = build_report(export, adapter, plans, outcome.media_results, states, dry_run=False)
     return outcome, report
 
 
 def dry_run(export: Export, adapter: Adapter, plans: list[PostPlan], *,
-            progress: Progress | None = None) -> RunReport:
+            progress: Progress | None = None, stamp: Stamp | None = None) -> RunReport:
     """Plan and prepare media exactly as a run would, without calling the target or writing
     the journal (an existing journal is only read, to show what is already published)."""
     media_results: dict[tuple[str, int], MediaResult] = {}
@@ -105,8 +116,8 @@ def dry_run(export: Export, adapter: Adapter, plans: list[PostPlan], *,
         if not plan.skipped and not done:
             for part in plan.parts:
                 for mi in part.media:
-                    media_results[(plan.post.id, mi)] = process_media(plan.post.media[mi], adapter.caps,
-                                                                      cache_dir() / "media")
+                    media_results[(plan.post.id, mi)] = (stamp or Stamp()).prepare(
+                        plan.post.media[mi], adapter.caps, cache_dir() / "media")
         (progress or _Quiet()).post_done(len(plan.post.media))
     return build_report(export, adapter, plans, media_results, states, dry_run=True)
 

@@ -177,6 +177,9 @@ class Journal:
     def meta(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
 
+    def set_meta(self, key: str, value: str) -> None:
+        self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
     def record_plans(self, plans: list[PostPlan]) -> None:
         """Insert plans of posts the journal does not know; replace plans of posts not started."""
         try:
@@ -257,10 +260,11 @@ class Journal:
         self._write("UPDATE media SET state=?, prepared_sha=?, updated_at=? WHERE post_id=? AND idx=?",
                     (UPLOADING, prepared_sha, _now(), post_id, idx))
 
-    def media_uploaded(self, post_id: str, idx: int, ref: RemoteRef) -> None:
+    def media_uploaded(self, post_id: str, idx: int, ref: RemoteRef, *, at: float | None = None) -> None:
         self._write("UPDATE media SET state=?, remote_id=?, remote_extra=?, uploaded_at=?, reason=NULL, "
                     "updated_at=? WHERE post_id=? AND idx=?",
-                    (UPLOADED, ref.id, json.dumps(ref.extra), time.time(), _now(), post_id, idx))
+                    (UPLOADED, ref.id, json.dumps(ref.extra), time.time() if at is None else at, _now(),
+                     post_id, idx))
 
     def media_skipped(self, post_id: str, idx: int, reason: str) -> None:
         self._write("UPDATE media SET state=?, reason=?, updated_at=? WHERE post_id=? AND idx=?",

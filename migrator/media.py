@@ -65,6 +65,7 @@ from .imagefit import (
 from .mediastrip import leaks, metadata_kinds, removed_action, scan
 from .mediastrip import repack as _repack
 from .model import Media, MediaType
+from .mp4 import mp4_info
 
 # `_render` calls `_repack` and hands `save_image` to `reencode` through this module's names, so
 # replacing `media.save_image` / `media._repack` (the bench counts encodes, a test forbids them on
@@ -189,8 +190,17 @@ def _video(media: Media, caps: Capabilities, cache: _Cache, source_sha: str) -> 
             cache.copy_in(path, media, source_sha)
         except _Unreadable as exc:
             return MediaResult(None, [], f"video could not be read from the export ({exc})")
-    prepared = PreparedMedia(path, mime or "", None, None, media.alt_text, source_sha, media.path)
+    info = mp4_info(path)
+    if caps.video_max_seconds and info.seconds and info.seconds > caps.video_max_seconds + 0.5:
+        return MediaResult(None, [], f"video is {_clock(info.seconds)} long, over this platform's "
+                                     f"{_clock(caps.video_max_seconds)}")
+    prepared = PreparedMedia(path, mime or "", info.width, info.height, media.alt_text, source_sha, media.path)
     return MediaResult(prepared, ["video passed through unchanged"], None, from_cache=reused)
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 
 # -- cache ------------------------------------------------------------------------------------

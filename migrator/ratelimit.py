@@ -47,8 +47,9 @@ class Pacer:
         self.max_wait = max_wait
         self.on_wait = on_wait
         now = clock()
-        self._history: dict[str, deque[float]] = {
-            b.name: deque(log.calls_since(b.name, now - b.window) if log else []) for b in self.budgets}
+        # One history per budget: an hourly and a daily budget of the same name each count.
+        self._history: dict[RateBudget, deque[float]] = {
+            b: deque(log.calls_since(b.name, now - b.window) if log else []) for b in self.budgets}
 
     def acquire(self, operation: str) -> None:
         """Block until `operation` may run under every budget that covers it, then count it."""
@@ -67,11 +68,13 @@ class Pacer:
                 self.on_wait(wait, budget.describe())
             self.sleep(wait)
         now = self.clock()
+        logged: set[str] = set()
         for b in self.budgets:
             if applies(b, operation):
-                self._history[b.name].append(now)
-                if self.log:
+                self._history[b].append(now)
+                if self.log and b.name not in logged:  # the log is per name: one row per call
                     self.log.record_call(b.name, now)
+                    logged.add(b.name)
 
     def wait_until(self, moment: float, reason: str) -> None:
         """The server said "not before `moment`" (429, reset header): wait or stop."""
@@ -94,7 +97,7 @@ class Pacer:
         for b in self.budgets:
             if not applies(b, operation):
                 continue
-            history = self._history[b.name]
+            history = self._history[b]
             while history and history[0] <= now - b.window:
                 history.popleft()
             if len(history) >= b.limit:

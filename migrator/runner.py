@@ -16,16 +16,23 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Callable, Protocol, TypeVar
 
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
 from adapters.base import Adapter, PostRequest, PreparedMedia, RemoteRef
 
 from . import journal as J
 from .errors import PostFailed, RunStopped, TransientError
 from .journal import Journal
-from .media import MediaResult, process_media
+from .media import MediaResult
 from .planner import PostPlan
 from .ratelimit import Pacer
+from .stamp import Stamp
 
 T = TypeVar("T")
 
@@ -59,14 +66,20 @@ class RunOutcome:
 class Runner:
     def __init__(self, adapter: Adapter, journal: Journal, cache_dir: Path, *,
                  progress: Progress | None = None, max_attempts: int = 5, max_wait: float = 3600.0,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time) -> None:
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time,
+                 stamp: Stamp | None = None) -> None:
         self.adapter = adapter
-        self.journal = journal
+        # A target the artist publishes by hand (the Cara kit) sees the journal through its own
+        # view, in which a post stays pending until the artist marks it (migrator/kitjournal.py).
+        view = getattr(adapter, "journal_view", None)
+        self.journal = view(journal) if view is not None else journal
         self.cache_dir = cache_dir
+        self.stamp = stamp or Stamp()  # the rights metadata every image carries (migrator/rights.py)
         self.progress = progress or NoProgress()
         self.max_attempts = max_attempts
         self.sleep = sleep
-        self.pacer = Pacer(adapter.caps.rate_budgets, journal, clock=clock, sleep=sleep, max_wait=max_wait,
+        self.clock = clock
+        self.pacer = Pacer(adapter.caps.rate_budgets, self.journal, clock=clock, sleep=sleep, max_wait=max_wait,
                            on_wait=lambda s, why: self.progress.note(f"waiting {s:.0f} s for the target's limit ({why})"))
 
     # -- the run ---------------------------------------------------------------------------
@@ -120,9 +133,11 @@ class Runner:
         media_rows = {m.idx: m for m in self.journal.media(post.id)}
         refs: dict[int, RemoteRef] = {}
         parts = self.journal.parts(post.id)
+        last: RemoteRef | None = None  # the latest part created: a reply's parent if its own was left out
+        captions = {p.index: p.caption for p in plan.parts}  # each part's slice of the caption
         for part in parts:
             if part.state == J.POSTED and part.remote is not None:
-                refs[part.idx] = part.remote
+                refs[part.idx] = last = part.remote
                 continue
             uploaded: list[RemoteRef] = []
             alts: list[str | None] = []
@@ -131,18 +146,19 @@ class Runner:
                 if done is not None:
                     uploaded.append(done[0])
                     alts.append(done[1])
-            if not uploaded and not part.text.strip():
-                continue  # every file of a media-only part was refused: nothing left to post
-            if not uploaded and self.adapter.caps.requires_media:
+            if not uploaded and part.media and not captions.get(part.idx, part.text).strip():
+                continue  # every file of a media-only part was refused: a bare "(2/3)" says nothing
+            if not uploaded and self.adapter.caps.requires_media and part.reply_to is None:
                 raise PostFailed("none of this post's images could be prepared for this platform, "
                                  "which only takes posts with images")
+            first = next(iter(refs.values()), None)  # the thread's root: the first part created
             request = PostRequest(
                 key=part.key, text=part.text, media=tuple(uploaded), media_alt=tuple(alts),
                 created_at=post.taken_at + timedelta(seconds=part.idx),
-                reply_to=refs.get(part.reply_to) if part.reply_to is not None else None,
-                root=refs.get(0) if part.idx > 0 else None,
+                reply_to=(refs.get(part.reply_to) or last) if part.reply_to is not None else None,
+                root=first if part.reply_to is not None else None,
                 post_id=post.id, part_index=part.idx, part_count=len(parts))
-            refs[part.idx] = self._create(request, unknown_outcome=part.state == J.POSTING)
+            refs[part.idx] = last = self._create(request, unknown_outcome=part.state == J.POSTING)
 
     def _media(self, plan: PostPlan, mi: int, row: J.MediaRow, key: str,
                outcome: RunOutcome) -> tuple[RemoteRef, str | None] | None:
@@ -150,7 +166,7 @@ class Runner:
         if row.state == J.SKIPPED:
             return None
         try:
-            result = process_media(post.media[mi], self.adapter.caps, self.cache_dir)
+            result = self.stamp.prepare(post.media[mi], self.adapter.caps, self.cache_dir)
         except OSError as exc:  # the cache can't be written: the machine's problem, not the post's
             raise RunStopped(f"cannot write prepared media to {self.cache_dir} ({exc.strerror or exc})",
                              "free some disk space, then run the same command again to continue") from None
@@ -160,11 +176,15 @@ class Runner:
             return None
         prepared = _with_alt(result.prepared, plan, mi)
         if row.state == J.UPLOADED and row.remote is not None and row.prepared_sha == prepared.sha256:
-            return row.remote, prepared.alt_text
+            # Servers delete media that stay unattached too long: reuse only a fresh upload.
+            fresh = self.adapter.caps.media_reuse_seconds is None or (
+                row.uploaded_at is not None and self.clock() - row.uploaded_at < self.adapter.caps.media_reuse_seconds)
+            if fresh:
+                return row.remote, prepared.alt_text
         self.pacer.acquire("media")
         self.journal.media_uploading(post.id, mi, prepared.sha256)
         ref = self._call(lambda: self.adapter.upload_media(prepared, f"{key}/m{mi}"))
-        self.journal.media_uploaded(post.id, mi, ref)
+        self.journal.media_uploaded(post.id, mi, ref, at=self.clock())
         return ref, prepared.alt_text
 
     def _create(self, request: PostRequest, *, unknown_outcome: bool) -> RemoteRef:
@@ -190,17 +210,25 @@ class Runner:
         return ref
 
     def _call(self, operation: Callable[[], T]) -> T:
-        def wait(state: RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            backoff = wait_exponential_jitter(initial=1, max=120)(state)
-            if isinstance(exc, TransientError) and exc.retry_after is not None:
-                self.pacer.wait_until(time.time() + exc.retry_after, "the server asked to slow down")
-                return 0.0
-            return backoff
+        return call_with_retries(operation, self.pacer, sleep=self.sleep, attempts=self.max_attempts)
 
-        retrying = Retrying(retry=retry_if_exception_type(TransientError), wait=wait,
-                            stop=stop_after_attempt(self.max_attempts), sleep=self.sleep, reraise=True)
-        return retrying(operation)
+
+def call_with_retries(operation: Callable[[], T], pacer: Pacer, *, sleep: Callable[[float], None] = time.sleep,
+                      attempts: int = 5) -> T:
+    """Run one remote call, retrying `TransientError`s with exponential backoff and jitter.
+
+    A server's own "retry after" wins over the backoff; a wait longer than the pacer allows
+    stops the run (`RunStopped`) with the time to continue. Other errors pass straight through."""
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, TransientError) and exc.retry_after is not None:
+            pacer.wait_until(pacer.clock() + exc.retry_after, exc.one_line().rstrip("."))
+            return 0.0
+        return wait_exponential_jitter(initial=1, max=120)(state)
+
+    retrying = Retrying(retry=retry_if_exception_type(TransientError), wait=wait,
+                        stop=stop_after_attempt(attempts), sleep=sleep, reraise=True)
+    return retrying(operation)
 
 
 def _with_alt(prepared: PreparedMedia, plan: PostPlan, mi: int) -> PreparedMedia:

@@ -5,8 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from adapters.base import Adapter, Capabilities, PostRequest, PreparedMedia, RateBudget, RemoteRef
-
+from adapters.base import (
+    Adapter,
+    Capabilities,
+    PostRequest,
+    PreparedMedia,
+    RateBudget,
+    RemoteRef,
+)
 from migrator.errors import PostFailed, TransientError
 
 

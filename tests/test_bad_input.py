@@ -14,8 +14,14 @@ import pytest
 from click.testing import CliRunner
 
 from migrator.cli import cli
-from tests.exportbuilder.container import (corrupt_zip, encrypted_zip, truncated_zip, zip_bomb, zip_folder,
-                                           zip_with_member)
+from tests.exportbuilder.container import (
+    corrupt_zip,
+    encrypted_zip,
+    truncated_zip,
+    zip_bomb,
+    zip_folder,
+    zip_with_member,
+)
 from tests.exportbuilder.meta_json import write_meta_json
 from tests.exportbuilder.spec import SynthMedia, SynthPost
 

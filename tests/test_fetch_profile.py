@@ -20,8 +20,8 @@ import pytest
 import responses
 from click.testing import CliRunner
 
-from migrator.errors import PindahError
 from migrator.cli import cli
+from migrator.errors import PindahError
 from migrator.fetch import fetch_profile, normalise_username
 from migrator.model import AltOrigin, PostKind
 from migrator.sources import read_export

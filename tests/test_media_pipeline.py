@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import os
@@ -475,3 +476,12 @@ def test_save_extras_carrying_gps_are_refused(tmp_path: Path) -> None:
                  extras=SaveExtras(exif=private_exif().tobytes()))
     assert result.prepared is None
     assert result.skipped is not None and "could not be removed" in result.skipped
+
+
+def test_a_video_longer_than_the_target_takes_is_skipped_with_its_length(tmp_path: Path) -> None:
+    loop = (Path(__file__).parent / "exportbuilder" / "assets" / "sample-loop.mp4").read_bytes()  # 2.0 s
+    short = dataclasses.replace(BLUESKY, video_max_seconds=1.0)
+    result = run(loop, short, tmp_path / "cache", name="media/reels/1.mp4")
+    assert result.prepared is None and result.skipped == "video is 2 s long, over this platform's 1 s"
+    kept = run(loop, BLUESKY, tmp_path / "cache", name="media/reels/1.mp4")
+    assert kept.prepared is not None and (kept.prepared.width, kept.prepared.height) == (480, 600)

@@ -9,7 +9,6 @@ import struct
 import zlib
 from dataclasses import replace
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from PIL import Image, ImageFile

@@ -146,3 +146,56 @@ def test_gps_and_camera_metadata_never_reach_the_target(tmp_path):
     with Image.open(uploaded.path) as img:
         assert not img.getexif().get_ifd(0x8825) and 0x010F not in img.getexif()
     assert b"PhoneMaker" not in uploaded.path.read_bytes()
+
+
+def test_an_hourly_and_a_daily_budget_of_the_same_name_are_both_kept():
+    from migrator.ratelimit import Pacer
+
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    pacer = Pacer((RateBudget("posts", 2, 3600), RateBudget("posts", 3, 86400)), clock=lambda: now[0],
+                  sleep=sleep, max_wait=10 * 86400)
+    for _ in range(4):
+        pacer.acquire("posts")
+    # 2 per hour: the third call waits an hour; 3 per day: the fourth waits for the next day.
+    assert slept == [3600, 86400 - 3600]
+
+
+def test_a_thread_part_left_empty_by_refused_files_does_not_break_the_reply_chain(tmp_path):
+    write_meta_json(tmp_path / "export", [SynthPost(T0, "nine images", [SynthMedia() for _ in range(9)])])
+    files = sorted((tmp_path / "export" / "media").rglob("*.jpg"))
+    rows = read_export([tmp_path / "export"]).posts[0].media
+    for item in rows[4:8]:  # the whole second part: not images at all
+        (tmp_path / "export" / item.path).write_bytes(b"<html>not a picture</html>")
+    assert len(files) == 9
+    server = Server()
+    adapter = FakeAdapter(server)
+    with read_export([tmp_path / "export"]) as exp, Journal.open(tmp_path / "j.sqlite") as journal:
+        plans = plan_posts(exp.posts, adapter.caps)
+        assert [len(p.media) for p in plans[0].parts] == [4, 4, 1]
+        Runner(adapter, journal, tmp_path / "cache", sleep=lambda s: None).run(plans)
+    first, third = (f"{plans[0].post.id}#0", f"{plans[0].post.id}#2")
+    assert set(server.posts) == {first, third}
+    assert server.posts[third]["reply_to"] == f"p:{first}"
+
+
+def test_an_upload_older_than_the_servers_unattached_media_lifetime_is_uploaded_again(tmp_path):
+    now = [1_700_000_000.0]
+    caps = Capabilities(max_text=300, backdating=True, media_reuse_seconds=3600)
+    refuse = [True]
+    server = Server(fail=lambda op, arg: permanent() if op == "create" and refuse[0] else None)
+    _run(tmp_path, server, caps=caps, clock=lambda: now[0])
+    uploads = [c for c in server.calls if c.startswith("upload")]
+    with Journal.open(tmp_path / "state" / "journal.sqlite") as journal:
+        journal.reset_failed()
+    refuse[0] = False
+    now[0] += 7200  # two hours later the server has deleted those unattached files
+    _run(tmp_path, server, caps=caps, clock=lambda: now[0])
+    again = [c for c in server.calls if c.startswith("upload")][len(uploads):]
+    assert sorted(again) == sorted(uploads)  # every file sent again, none reused
+    assert len(server.posts) == 5

@@ -16,8 +16,16 @@ from migrator.sources.base import ReadContext
 from migrator.sources.instaloader import InstaloaderReader
 from tests.exportbuilder.container import zip_folder
 from tests.exportbuilder.corpus import long_caption, quirky_posts
-from tests.exportbuilder.instaloader import (load_structure, normalize_post_data, owner_of, raw_item,
-                                             save_structure, stem, write_instaloader_dump, xz_bomb)
+from tests.exportbuilder.instaloader import (
+    load_structure,
+    normalize_post_data,
+    owner_of,
+    raw_item,
+    save_structure,
+    stem,
+    write_instaloader_dump,
+    xz_bomb,
+)
 from tests.exportbuilder.spec import SynthMedia, SynthPost
 
 PROFILE = "rina.wulandari_"

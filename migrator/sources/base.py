@@ -14,7 +14,7 @@ from typing import Any, Callable, ClassVar, Iterator
 
 from ..errors import InputError
 from ..exportfs import ExportTree
-from ..model import PostKind, Post
+from ..model import Post, PostKind
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,13 @@ from typing import Iterator
 from urllib.parse import unquote
 
 from bs4 import BeautifulSoup, Tag
-from bs4.element import Comment, Declaration, Doctype, NavigableString, ProcessingInstruction
+from bs4.element import (
+    Comment,
+    Declaration,
+    Doctype,
+    NavigableString,
+    ProcessingInstruction,
+)
 
 from ..errors import InputError
 from ..exportfs import ExportTree
