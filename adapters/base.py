@@ -16,7 +16,10 @@ import os
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from migrator.journal import Journal
 
 GIB = 1 << 30
 MIB = 1 << 20
@@ -145,6 +148,7 @@ class Adapter:
     description: ClassVar[str]
     capabilities: ClassVar[Capabilities]
     example: ClassVar[str]  # an example --to value, shown by `pindah targets`
+    manual: ClassVar[bool] = False  # the artist publishes by hand from what pindah prepares
 
     def __init__(self, location: str | None, config: dict[str, Any]) -> None:
         self.location = location  # what came after ':' in --to
@@ -168,6 +172,11 @@ class Adapter:
 
     def finish(self) -> None:
         """Called once after a run (also an interrupted one): flush indexes, close sessions."""
+
+    def journal_view(self, journal: "Journal") -> "Journal":
+        """The journal the runner writes through. Targets published by hand (the Cara kit)
+        return a view that records nothing as posted until the artist marks it."""
+        return journal
 
     def where(self) -> str | None:
         """Where the artist can look at the result (a URL or a file to open), if there is one."""

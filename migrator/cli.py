@@ -20,6 +20,8 @@ from rich.table import Table
 from adapters.mastodon import login_command, logout_command
 
 from . import __version__
+from .cara_commands import register as register_cara
+from .checkimage import check_image_command
 from .cli_support import parse_include
 from .commands import register
 from .config import default_config_path, load_config, setting
@@ -143,6 +145,8 @@ def _print_summary(s: Summary) -> None:
 
 
 register(cli)
+register_cara(cli)
+cli.add_command(check_image_command, "check-image")
 cli.add_command(fetch_profile_command, "fetch-profile")
 cli.add_command(login_command, "login")
 cli.add_command(logout_command, "logout")

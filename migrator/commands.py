@@ -33,8 +33,10 @@ from .journal import Journal
 from .planner import PlanOptions
 from .ratelimit import Pacer, estimate_seconds
 from .reports import RunReport, describe_duration, render_html, render_json, render_text
+from .rights_setup import rights_for_run
 from .runner import call_with_retries
 from .sources import read_export
+from .stamp import Stamp
 from .targets import available, make_target, parse_target
 
 EXIT_FAILED_POSTS = 1
@@ -133,15 +135,18 @@ def migrate_command(config: dict[str, Any], export: tuple[Path, ...], targets: t
     selection = Selection(_day(since), _day(until), limit, tuple(only))
     kinds = parse_include(include if include is not None else setting(config, "source", "include", ""))
     code = 0
+    # The artist's rights go into every image, for every target: asked once (interactive runs
+    # only, never in a dry run), before any target starts. See migrator/rights_setup.py.
+    stamp = rights_for_run(config, interactive=sys.stdin.isatty() and not dry_run).stamp()
     with read_export(export, kinds) as exp:
         for spec in targets or (str(setting(config, "migrate", "to", "folder")),):
-            code = max(code, _one_target(config, exp, spec, selection, dry_run, json_out, html_out))
+            code = max(code, _one_target(config, exp, spec, selection, dry_run, json_out, html_out, stamp))
     if code:
         sys.exit(code)
 
 
 def _one_target(config: dict[str, Any], exp: Any, spec: str, selection: Selection, is_dry: bool,
-                json_out: Path | None, html_out: Path | None) -> int:
+                json_out: Path | None, html_out: Path | None, stamp: Stamp) -> int:
     adapter = make_target(spec, config)
     adapter.prepare(interactive=sys.stdin.isatty() and not is_dry)
     plans = make_plans(exp, adapter, selection, _plan_options(config))
@@ -150,10 +155,10 @@ def _one_target(config: dict[str, Any], exp: Any, spec: str, selection: Selectio
     progress = RichProgress(("Checking for " if is_dry else "Moving to ") + name)
     try:
         if is_dry:
-            report = dry_run(exp, adapter, plans, progress=progress)
+            report = dry_run(exp, adapter, plans, progress=progress, stamp=stamp)
             outcome = None
         else:
-            outcome, report = migrate(exp, adapter, plans, progress=progress)
+            outcome, report = migrate(exp, adapter, plans, progress=progress, stamp=stamp)
     finally:
         progress.stop()
     render_text(report, out)
@@ -161,7 +166,10 @@ def _one_target(config: dict[str, Any], exp: Any, spec: str, selection: Selectio
     if outcome is None:
         out.print("This was a dry run: nothing was published. Run [bold]pindah migrate[/] to do it.")
         return 0
-    if outcome.posted:
+    if outcome.posted and adapter.manual:
+        out.print(f"[green]Prepared {len(outcome.posted)} post(s) in the kit at {name}[/]: publish them "
+                  "by hand, then record each with [bold]pindah mark-posted[/].")
+    elif outcome.posted:
         out.print(f"[green]Published {len(outcome.posted)} post(s) to {name}.[/]")
     elif not outcome.failed and not outcome.stopped and not outcome.interrupted:
         out.print(f"Nothing new to migrate: all {outcome.already} post(s) are already on {name}.")

@@ -169,11 +169,57 @@ def repack(data: bytes, mime: str, extras: SaveExtras) -> bytes | None:
         added = [_png_chunk(b"eXIf", tiff_exif(extras.exif))] if extras.exif else []
         added += [_png_chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + extras.xmp)] if extras.xmp else []
         return b"".join(kept[:at] + added + kept[at:])
-    if extras.exif or extras.xmp:
-        return None  # WebP: re-encode to add them (Pillow writes the VP8X header right)
-    kept = [part[:8] + bytes((part[8] & ~0x0C,)) + part[9:] if part[:4] == b"VP8X" else part for part in kept]
-    body = b"WEBP" + b"".join(kept)  # VP8X flags cleared above: 0x08 EXIF, 0x04 XMP
+    return _webp_repack(kept, extras)
+
+
+def _webp_repack(kept: list[bytes], extras: SaveExtras) -> bytes | None:
+    """A WebP from its kept chunks plus `extras`, pixels untouched.
+
+    EXIF and XMP need the extended format: its VP8X header says which chunks follow (flags
+    0x08 EXIF, 0x04 XMP) and they go after the image data. A simple file (one VP8/VP8L chunk)
+    gets a VP8X built from its bitstream's size, so adding the artist's rights never costs a
+    re-encode (which would also damage a Glazed picture)."""
+    flags = (0x08 if extras.exif else 0) | (0x04 if extras.xmp else 0)
+    # A chunk's odd size is followed by a pad byte, often missing at the end of a file: restore
+    # it, or a chunk appended after it would start one byte early.
+    kept = [part + b"\0" if len(part) & 1 else part for part in kept]
+    if kept and kept[0][:4] == b"VP8X":
+        kept = [kept[0][:8] + bytes(((kept[0][8] & ~0x0C) | flags,)) + kept[0][9:]] + kept[1:]
+    elif flags:
+        header = _vp8x_for(kept, flags)
+        if header is None:
+            return None  # not a plain still picture we can read: the caller re-encodes
+        kept = [header] + kept
+    if extras.exif:
+        kept.append(_webp_chunk(b"EXIF", tiff_exif(extras.exif)))
+    if extras.xmp:
+        kept.append(_webp_chunk(b"XMP ", extras.xmp))
+    body = b"WEBP" + b"".join(kept)
     return b"RIFF" + len(body).to_bytes(4, "little") + body
+
+
+def _vp8x_for(kept: list[bytes], flags: int) -> bytes | None:
+    """The VP8X chunk (with `flags`) for a simple WebP whose one chunk is VP8 or VP8L, or None."""
+    if len(kept) != 1:
+        return None
+    kind, data, alpha = kept[0][:4], kept[0][8:], 0
+    if kind == b"VP8 " and len(data) >= 10 and data[3:6] == b"\x9d\x01\x2a":
+        width = int.from_bytes(data[6:8], "little") & 0x3FFF  # the top 2 bits are a scale hint
+        height = int.from_bytes(data[8:10], "little") & 0x3FFF
+    elif kind == b"VP8L" and len(data) >= 5 and data[0] == 0x2F:
+        bits = int.from_bytes(data[1:5], "little")
+        width, height = (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+        alpha = 0x10 if bits >> 28 & 1 else 0
+    else:
+        return None
+    if not width or not height:
+        return None
+    payload = bytes((alpha | flags, 0, 0, 0)) + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    return _webp_chunk(b"VP8X", payload)
+
+
+def _webp_chunk(kind: bytes, payload: bytes) -> bytes:
+    return kind + len(payload).to_bytes(4, "little") + payload + (b"\0" if len(payload) & 1 else b"")
 
 
 def _jpeg_segment(marker: int, payload: bytes) -> bytes:

@@ -71,8 +71,7 @@ class Runner:
         self.adapter = adapter
         # A target the artist publishes by hand (the Cara kit) sees the journal through its own
         # view, in which a post stays pending until the artist marks it (migrator/kitjournal.py).
-        view = getattr(adapter, "journal_view", None)
-        self.journal = view(journal) if view is not None else journal
+        self.journal = adapter.journal_view(journal)
         self.cache_dir = cache_dir
         self.stamp = stamp or Stamp()  # the rights metadata every image carries (migrator/rights.py)
         self.progress = progress or NoProgress()
