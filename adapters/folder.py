@@ -312,6 +312,9 @@ class FolderAdapter(Adapter):
         if self.site.exists() and not self.site.is_dir():
             raise RunStopped(f"{self.site} is a file, not a folder", "choose another place with --to folder:PATH")
         self._load()  # fail now, not mid-run, when posts.json is damaged
+        # ...but don't keep it: another run may still be writing the site; the engine takes the
+        # journal lock after prepare(), and the first write re-reads posts.json under it.
+        self._state = None
 
     def account(self) -> str:
         return str(self.site)

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from adapters.mastodon import login_command, logout_command
@@ -30,6 +31,7 @@ from .fetch import fetch_profile_command
 from .model import INCLUDE_NAMES
 from .sources import read_export
 from .summary import Summary, summarise
+from .textparse import printable
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in pindah, not the artist's fault
 
@@ -117,7 +119,7 @@ def _print_summary(s: Summary) -> None:
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("Export", ", ".join(s.sources))
+    table.add_row("Export", escape(printable(", ".join(s.sources))))
     table.add_row("Layout", s.layout_label)
     kinds = ", ".join(f"{n} {_KIND_WORDS[k][n != 1]}" for k, n in s.by_kind.items()) or "none"
     table.add_row("Posts", f"{s.posts} ({kinds})")
@@ -130,11 +132,11 @@ def _print_summary(s: Summary) -> None:
     table.add_row("Problems", "[green]none[/]" if not s.problems else f"[yellow]{s.problems}[/]")
     console.print(table)
     for path in s.missing_examples:
-        console.print(f"  [yellow]missing[/] {path}", highlight=False)
+        console.print(f"  [yellow]missing[/] {escape(printable(path))}", highlight=False)
     if s.missing_files > len(s.missing_examples):
         console.print(f"  … and {s.missing_files - len(s.missing_examples)} more missing files")
     for problem in s.problem_examples:
-        console.print(f"  [yellow]note[/] {problem}", highlight=False)
+        console.print(f"  [yellow]note[/] {escape(printable(problem))}", highlight=False)
     if s.problems > len(s.problem_examples):
         console.print(f"  … and {s.problems - len(s.problem_examples)} more (see --json)")
     if s.not_included:

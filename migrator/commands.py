@@ -182,7 +182,7 @@ def _one_target(config: dict[str, Any], exp: Any, spec: str, selection: Selectio
         err.print("Stopped. Everything done so far is kept: run the same command again to continue.")
         return EXIT_INTERRUPTED
     if outcome.stopped:
-        err.print(f"Error: {outcome.stopped.one_line()}")
+        err.print(f"Error: {outcome.stopped.one_line()}", markup=False, highlight=False)
         return EXIT_STOPPED
     return EXIT_FAILED_POSTS if outcome.failed else 0
 
@@ -280,6 +280,11 @@ def verify_command(config: dict[str, Any], target: str, as_json: bool) -> None:
                     differences.append({"post": part.post_id, "part": str(part.idx), "problem": "missing on the target"})
                 elif seen.get("text", part.text).strip() != part.text.strip():
                     differences.append({"post": part.post_id, "part": str(part.idx), "problem": "text differs"})
+                elif "media" in seen:
+                    sent = sum(1 for m in journal.media(part.post_id) if m.idx in part.media and m.state == J.UPLOADED)
+                    if seen["media"] != sent:
+                        differences.append({"post": part.post_id, "part": str(part.idx),
+                                            "problem": f"{seen['media']} of its {sent} pictures/videos are there"})
             adapter.finish()
     if as_json:
         click.echo(json.dumps({"checked": checked, "differences": differences}, ensure_ascii=False, indent=2))

@@ -210,5 +210,5 @@ def build_report(export: Export, adapter: Adapter, plans: list[PostPlan],
         eta_seconds=eta,
         eta_text=describe_duration(eta) if eta is not None else None,
         budgets=[b.describe() for b in caps.rate_budgets],
-        warnings=[str(p) for p in export.problems][:50],
+        warnings=[str(p) for p in export.problems],
     )

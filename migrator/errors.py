@@ -45,7 +45,10 @@ class NoPostsError(InputError):
 
 
 class TargetError(PindahError):
-    """A target (platform) refused or failed an operation."""
+    """A target (platform) refused or failed an operation: never the export's fault, and
+    resumable, so it exits 3 ("run the same command again"), not 2."""
+
+    exit_code = 3
 
 
 class TransientError(TargetError):

@@ -255,7 +255,8 @@ def _index_folder(root: Path, notes: list[str]) -> dict[str, tuple[str, int]]:
                     stack.append((entry.path, rel + "/"))
                 elif entry.is_file(follow_symlinks=False):
                     found[rel] = (entry.path, entry.stat(follow_symlinks=False).st_size)
-            except OSError:
+            except (OSError, RuntimeError):  # RuntimeError: a link loop (Path.resolve on 3.11)
+                notes.append(f"ignored {rel}: it could not be read (a broken or looping link?)")
                 continue
     return found
 

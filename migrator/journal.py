@@ -135,10 +135,15 @@ class Journal:
             raise RunStopped(f"the journal {path} is damaged or unwritable ({exc})",
                              "free some disk space or move the file aside; nothing was posted") from None
         journal = cls(path, db, lock)
-        with journal._tx():
-            journal._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-            for key, value in (meta or {}).items():
-                journal._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        try:
+            with journal._tx():
+                journal._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+                for key, value in (meta or {}).items():
+                    journal._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        except sqlite3.DatabaseError as exc:
+            journal.close()
+            raise RunStopped(f"cannot write the journal {path} ({exc})",
+                             "free some disk space, then run the same command again; nothing was posted") from None
         return journal
 
     def close(self) -> None:
@@ -265,6 +270,10 @@ class Journal:
                     "updated_at=? WHERE post_id=? AND idx=?",
                     (UPLOADED, ref.id, json.dumps(ref.extra), time.time() if at is None else at, _now(),
                      post_id, idx))
+
+    def media_failed(self, post_id: str, idx: int, reason: str) -> None:
+        self._write("UPDATE media SET state=?, reason=?, updated_at=? WHERE post_id=? AND idx=?",
+                    (FAILED, reason, _now(), post_id, idx))
 
     def media_skipped(self, post_id: str, idx: int, reason: str) -> None:
         self._write("UPDATE media SET state=?, reason=?, updated_at=? WHERE post_id=? AND idx=?",

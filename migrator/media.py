@@ -18,9 +18,10 @@ Images, in order (the pixel work is `imagefit`'s, the container work `mediastrip
    profile and what `SaveExtras` put there on purpose; GPS is never allowed. A file that fails
    this is skipped, never sent.
 
-Videos are not transcoded (no ffmpeg): an accepted format within `video_max_bytes` is copied as is,
-anything else is skipped with a reason. Out of scope here: MP4/MOV metadata (which can hold a
-recording location) is NOT removed, and `video_max_seconds` is not checked.
+Videos are not transcoded (no ffmpeg): an accepted format within `video_max_bytes` and
+`video_max_seconds` is copied, and in the copy the user-data/metadata boxes where phones keep the
+recording location, make and model are blanked in place (`mp4.strip_user_data`); anything else is
+skipped with a reason.
 
 Cache: outputs live in `cache_dir`, named by the source's SHA-256 and a digest of the pipeline
 version, the capability fields that shape the output and the `SaveExtras`; a JSON sidecar written
@@ -65,7 +66,7 @@ from .imagefit import (
 from .mediastrip import leaks, metadata_kinds, removed_action, scan
 from .mediastrip import repack as _repack
 from .model import Media, MediaType
-from .mp4 import mp4_info
+from .mp4 import mp4_info, strip_user_data
 
 # `_render` calls `_repack` and hands `save_image` to `reencode` through this module's names, so
 # replacing `media.save_image` / `media._repack` (the bench counts encodes, a test forbids them on
@@ -73,7 +74,7 @@ from .mp4 import mp4_info
 
 __all__ = ["PIPELINE_VERSION", "MediaResult", "SaveExtras", "process_media", "save_image"]
 
-PIPELINE_VERSION = 1  # bump whenever a change would make a cached output differ
+PIPELINE_VERSION = 2  # bump whenever a change would make a cached output differ
 
 MAX_SOURCE_BYTES = 256 << 20  # no real photo is larger; read whole into memory below this
 _EXTENSIONS = {JPEG: ".jpg", PNG: ".png", WEBP: ".webp", "image/heic": ".heic", "image/heif": ".heif",
@@ -190,12 +191,25 @@ def _video(media: Media, caps: Capabilities, cache: _Cache, source_sha: str) -> 
             cache.copy_in(path, media, source_sha)
         except _Unreadable as exc:
             return MediaResult(None, [], f"video could not be read from the export ({exc})")
+    strip_user_data(path)  # the cached copy, never the export's file (idempotent, cheap)
+    # One wording whether computed or cached, so a resumed run reports the same.
+    actions = ["video passed through; any location and device data removed"]
     info = mp4_info(path)
     if caps.video_max_seconds and info.seconds and info.seconds > caps.video_max_seconds + 0.5:
         return MediaResult(None, [], f"video is {_clock(info.seconds)} long, over this platform's "
                                      f"{_clock(caps.video_max_seconds)}")
-    prepared = PreparedMedia(path, mime or "", info.width, info.height, media.alt_text, source_sha, media.path)
-    return MediaResult(prepared, ["video passed through unchanged"], None, from_cache=reused)
+    # The identity of what is sent: the blanked copy, not the source (adapters check it).
+    prepared = PreparedMedia(path, mime or "", info.width, info.height, media.alt_text, _file_sha256(path),
+                             media.path)
+    return MediaResult(prepared, actions, None, from_cache=reused)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _clock(seconds: float) -> str:

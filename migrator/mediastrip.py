@@ -105,6 +105,10 @@ def _png_parts(data: bytes) -> Iterator[tuple[str | None, bytes]]:
         kind, end = data[pos + 4:pos + 8], pos + 12 + int.from_bytes(data[pos:pos + 4], "big")
         if end > n:
             raise ValueError("PNG ends early")
+        # A damaged chunk must not be copied byte for byte (strict decoders refuse the file):
+        # failing the walk sends the picture down the re-encode route instead.
+        if zlib.crc32(data[pos + 4:end - 4]) != int.from_bytes(data[end - 4:end], "big"):
+            raise ValueError("PNG chunk with a bad checksum")
         label = None
         if kind not in _PNG_KEEP:
             is_xmp = kind == b"iTXt" and data[pos + 8:pos + 26] == b"XML:com.adobe.xmp\0"

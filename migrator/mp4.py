@@ -95,3 +95,50 @@ def _boxes(data: bytes) -> list[tuple[bytes, bytes]]:
             found.extend(_boxes(payload))
         position += length
     return found
+
+
+# Boxes that only group other boxes: user data can sit inside any of them.
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"edts", b"dinf", b"stbl"}
+# Where phones keep location (©xyz, com.apple.quicktime.location.ISO6709), make, model and
+# software: user-data and metadata boxes. Nothing in them is needed to play the video.
+_PRIVATE = {b"udta", b"meta"}
+
+
+def strip_user_data(path: Path) -> int:
+    """Blank out user-data/metadata boxes in place: renamed `free` and zero-filled (same size, so
+    every offset in the file stays valid and players skip them). Returns how many were blanked."""
+    blanked = 0
+    try:
+        with open(path, "r+b") as fh:
+            size = fh.seek(0, 2)
+            stack = [(0, size, 0)]
+            while stack:
+                start, end, depth = stack.pop()
+                position = start
+                while position + 8 <= end and depth < 8:
+                    fh.seek(position)
+                    header = fh.read(16)
+                    length, kind = struct.unpack(">I4s", header[:8])
+                    body = position + 8
+                    if length == 1 and len(header) >= 16:
+                        length, body = struct.unpack(">Q", header[8:16])[0], position + 16
+                    elif length == 0:
+                        length = end - position
+                    if length < 8 or position + length > end:
+                        break
+                    if kind in _PRIVATE and depth > 0:  # inside moov/trak/...: never the top level
+                        fh.seek(position + 4)
+                        fh.write(b"free")
+                        fh.seek(body)
+                        remaining = position + length - body
+                        while remaining > 0:  # zero the contents too: renaming alone keeps the bytes
+                            chunk = min(remaining, 1 << 16)
+                            fh.write(bytes(chunk))
+                            remaining -= chunk
+                        blanked += 1
+                    elif kind in _CONTAINERS:
+                        stack.append((body, position + length, depth + 1))
+                    position += length
+    except OSError:
+        return blanked
+    return blanked

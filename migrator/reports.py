@@ -36,6 +36,7 @@ from rich.console import Console
 from rich.text import Text
 
 from . import sniff
+from .textparse import printable
 
 REPORT_FORMAT = "pindah-report/1"
 MAX_THUMB_PIXELS = 50_000_000  # bigger images are refused before any pixel is decoded
@@ -258,7 +259,7 @@ def render_text(report: RunReport, console: Console) -> None:
             continue
         console.print(Text(f"{title}:", style="bold red" if state == "failed" else "bold yellow"))
         for problem in problems[:TEXT_LISTED]:
-            console.print(Text(f"  • {problem}"))
+            console.print(Text(f"  • {printable(problem)}"))
         if len(problems) > TEXT_LISTED:
             console.print(Text(f"  … and {len(problems) - TEXT_LISTED} more (all of them are in the HTML report)"))
     if report.eta:
@@ -266,7 +267,7 @@ def render_text(report: RunReport, console: Console) -> None:
         eta.append(report.eta + (f" (limits: {'; '.join(report.budgets)})" if report.budgets else ""))
         console.print(eta)
     for warning in report.warnings:
-        console.print(Text(f"Note: {warning}", style="yellow"))
+        console.print(Text(f"Note: {printable(warning)}", style="yellow"))
 
 
 def _ordered_states(by_state: dict[str, int]) -> list[tuple[str, int]]:

@@ -182,7 +182,11 @@ class Runner:
                 return row.remote, prepared.alt_text
         self.pacer.acquire("media")
         self.journal.media_uploading(post.id, mi, prepared.sha256)
-        ref = self._call(lambda: self.adapter.upload_media(prepared, f"{key}/m{mi}"))
+        try:
+            ref = self._call(lambda: self.adapter.upload_media(prepared, f"{key}/m{mi}"))
+        except PostFailed as exc:  # refused for good (e.g. 413): say so, not "uploading" forever
+            self.journal.media_failed(post.id, mi, exc.one_line())
+            raise
         self.journal.media_uploaded(post.id, mi, ref, at=self.clock())
         return ref, prepared.alt_text
 

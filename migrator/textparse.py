@@ -87,8 +87,24 @@ def is_generated_alt(text: str) -> bool:
     return bool(_GENERATED_ALT.match(text)) or "may be an image of" in text.lower()
 
 
+# C0 controls but tab/newline, DEL and C1 controls: an export's file name or text holding them
+# could drive the artist's terminal (ESC sequences; OSC 52 writes the clipboard).
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Lone UTF-16 surrogates are valid JSON escapes but not text: they can't even be encoded.
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """Safe to print on a terminal: control characters become U+FFFD."""
+    return _CONTROLS.sub("\ufffd", _SURROGATES.sub("\ufffd", text))
+
+
+def without_surrogates(text: str) -> str:
+    return _SURROGATES.sub("\ufffd", text)
+
+
 def clean_text(text: str | None) -> str:
     """Normalise line endings and strip NULs; keep everything else the artist typed."""
     if not text:
         return ""
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    return without_surrogates(text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", ""))

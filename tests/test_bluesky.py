@@ -19,6 +19,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -45,7 +46,7 @@ from adapters.bluesky_record import (
 )
 from adapters.bluesky_xrpc import XrpcError, check_url, to_target_error
 from migrator.errors import PindahError, PostFailed, RunStopped, TransientError
-from migrator.mp4 import mp4_info
+from migrator.mp4 import mp4_info, strip_user_data
 from migrator.planner import PlanOptions, PostPlan, plan_posts
 from migrator.sources import read_export
 from tests.bluesky_pds import Account, LocalPds, bluesky_pds_fixture  # noqa: F401 - the session fixture
@@ -342,6 +343,16 @@ def _check_facets(value: dict[str, Any]) -> None:
             assert feature["uri"] in (piece, "https://" + piece)
 
 
+def _as_sent(video: bytes) -> bytes:
+    """The source video as pindah sends it: picture and sound untouched, user-data boxes
+    (location, device, encoder) blanked."""
+    with tempfile.NamedTemporaryFile(suffix=".mp4") as tmp:
+        tmp.write(video)
+        tmp.flush()
+        strip_user_data(Path(tmp.name))
+        return Path(tmp.name).read_bytes()
+
+
 def _check_embed(pds: LocalPds, account: Account, value: dict[str, Any], specs: list[SynthMedia],
                  sources: list[bytes]) -> int:
     embed = value.get("embed")
@@ -352,7 +363,7 @@ def _check_embed(pds: LocalPds, account: Account, value: dict[str, Any], specs: 
         assert embed["$type"] == "app.bsky.embed.video" and len(specs) == 1
         assert embed["video"]["mimeType"] == "video/mp4"
         assert embed["aspectRatio"] == {"width": 480, "height": 600}
-        assert pds.get_blob(account.did, embed["video"]["ref"]["$link"]) == sources[0]
+        assert pds.get_blob(account.did, embed["video"]["ref"]["$link"]) == _as_sent(sources[0])
         return 1
     assert embed["$type"] == "app.bsky.embed.images"
     assert len(embed["images"]) == len(specs) <= 4

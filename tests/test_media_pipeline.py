@@ -384,7 +384,7 @@ def test_an_accepted_video_within_the_limit_is_copied_unchanged(tmp_path: Path) 
     result = run(video, BLUESKY, tmp_path, "media/reels/1.mp4")
     assert output(result) == video
     assert result.prepared is not None and result.prepared.mime == "video/mp4"
-    assert result.actions == ["video passed through unchanged"]
+    assert result.actions == ["video passed through; any location and device data removed"]
     again = run(video, BLUESKY, tmp_path, "media/reels/1.mp4")
     assert again == result and again.from_cache
 

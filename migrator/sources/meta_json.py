@@ -19,7 +19,12 @@ from typing import Any, Iterator
 from ..errors import InputError
 from ..exportfs import ExportTree
 from ..model import Location, Media, MediaType, Post, PostKind, file_stem, make_post_id
-from ..textparse import clean_text, fix_strings_outside_objects, unmojibake_pairs
+from ..textparse import (
+    clean_text,
+    fix_strings_outside_objects,
+    unmojibake_pairs,
+    without_surrogates,
+)
 from .base import ReadContext, Reader, load_json
 
 _POSTS_FILE = re.compile(r"posts_(\d+)\.json$")
@@ -177,7 +182,7 @@ def safe_uri(uri: Any) -> str | None:
     """An export-relative media path, or None when it is absent, remote or escapes the export."""
     if not isinstance(uri, str) or not uri.strip():
         return None
-    uri = uri.strip().replace("\\", "/")
+    uri = without_surrogates(uri.strip().replace("\\", "/"))
     while uri.startswith("./"):
         uri = uri[2:]
     if uri.startswith("/") or "://" in uri or re.match(r"^[A-Za-z]:", uri):

@@ -1,0 +1,272 @@
+"""Chaos: migrations SIGKILLed at random instants, out of disk, and cut off mid-upload, resumed
+each time, end with every post exactly once on the target.
+
+`pytest -m chaos` runs it sized for CI (about 40 posts, 6 kills per target);
+`pytest -m chaos --full` is the issue's run: 200 posts, 25 kills per target.
+
+The targets are real servers on 127.0.0.1: the reference Bluesky PDS (tests/bluesky_pds.py) and
+the simulated Mastodon server served over HTTP (tests/mastodon_http.py). pindah runs as the real
+CLI in child processes (tests/chaos_run.py). What the tests check is read back from the servers,
+never from pindah's journal: the records/statuses, their texts and threads, and the media bytes
+the servers hold (each source image has its own pixel size and each video its own bytes, so
+"in carousel order" is checked on what the server serves). `pindah verify` must agree, and the
+journal must hold only legal rows.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from adapters.bluesky import BlueskyAdapter
+from tests import figures
+from tests.bluesky_pds import LocalPds, bluesky_pds_fixture  # noqa: F401 - the session fixture
+from tests.chaos_support import (
+    ChaosExport,
+    Tally,
+    base_env,
+    chaos_export,
+    check_bluesky,
+    check_mastodon,
+    clean_failure,
+    finish,
+    journal_problems,
+    kill_and_resume,
+    plans_for,
+    run,
+)
+from tests.faultproxy import FaultProxy
+from tests.mastodon_http import MastodonHttp
+
+pytestmark = [pytest.mark.chaos, pytest.mark.integration]
+
+
+def _size(request: pytest.FixtureRequest) -> tuple[int, int]:
+    """(posts, kills per target)."""
+    return (200, 25) if request.config.getoption("--full") else (40, 6)
+
+
+def _work(plans) -> int:
+    """Remote calls a clean run makes: one upload per planned file, one create per part."""
+    return sum(len(part.media) + 1 for plan in plans for part in plan.parts)
+
+
+def _record(request, tally: Tally, kills: int = 0, faults: int = 0) -> None:
+    figures.add(request, "kills survived", kills)
+    figures.add(request, "faults injected", faults)
+    figures.add(request, "posts checked on targets", tally.expected_posts)
+    figures.add(request, "posts lost", len({key.split("#")[0] for key in tally.lost}))
+    figures.add(request, "duplicates", tally.duplicates)
+
+
+def _mastodon_plans(server: MastodonHttp, export: ChaosExport, monkeypatch) -> list:
+    """Plan with the capabilities the adapter reads from this very server."""
+    from adapters.mastodon import MastodonAdapter
+
+    monkeypatch.setenv("PINDAH_MASTODON_TOKEN", server.token)
+    adapter = MastodonAdapter(server.url, {})
+    adapter.prepare(interactive=False)
+    try:
+        return plans_for(export.root, adapter.caps)
+    finally:
+        adapter.finish()
+
+
+def _verify(target: str, env: dict[str, str]) -> None:
+    done = run(["verify", "--to", target], env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "everything is there" in done.stdout
+
+
+# -- SIGKILL ---------------------------------------------------------------------------------------
+def test_bluesky_migration_killed_at_random_instants_and_between_create_and_journal_ends_exactly_once(
+        bluesky_pds: LocalPds, tmp_path: Path, request):
+    posts, kills = _size(request)
+    export = chaos_export(tmp_path / "export", posts)
+    account = bluesky_pds.create_account("chaos")
+    env = base_env(tmp_path, PINDAH_BLUESKY_PDS=bluesky_pds.url, PINDAH_BLUESKY_APP_PASSWORD=account.app_password)
+    args = ["migrate", str(export.root), "--to", f"bluesky:{account.handle}"]
+    plans = plans_for(export.root, BlueskyAdapter.capabilities)
+    assert any(len(p.parts) > 1 for p in plans) and any(len(p.post.media) > 4 for p in plans)
+
+    log = kill_and_resume(args, env, kills=kills, work=_work(plans), rng=random.Random(20261125),
+                          progress=tmp_path / "progress", deadline=time.monotonic() + 60 + 12 * kills)
+    assert log.total >= kills * 0.8, log  # the kills really interrupted runs
+    assert log.after_create >= 1
+    finish(args, env)
+
+    tally = check_bluesky(bluesky_pds, account.did, plans, export)
+    _record(request, tally, kills=log.total)
+    tally.assert_exactly_once()
+    _verify(f"bluesky:{account.handle}", env)
+    assert journal_problems(tmp_path / "state", finished=True) == []
+    again = run(args, env)
+    assert again.returncode == 0 and "Nothing new to migrate" in again.stdout
+
+
+def test_mastodon_migration_killed_at_random_instants_and_between_create_and_journal_ends_exactly_once(
+        tmp_path: Path, request, monkeypatch):
+    posts, kills = _size(request)
+    export = chaos_export(tmp_path / "export", posts)
+    with MastodonHttp() as server:
+        env = base_env(tmp_path, PINDAH_MASTODON_TOKEN=server.token)
+        target = f"mastodon:{server.url}"
+        args = ["migrate", str(export.root), "--to", target]
+        plans = _mastodon_plans(server, export, monkeypatch)
+        assert any(len(p.parts) > 1 for p in plans)
+
+        log = kill_and_resume(args, env, kills=kills, work=_work(plans), rng=random.Random(8),
+                              progress=tmp_path / "progress", deadline=time.monotonic() + 60 + 10 * kills)
+        assert log.total >= kills * 0.8, log
+        assert log.after_create >= 1
+        finish(args, env)
+
+        tally = check_mastodon(server, plans, export)
+        _record(request, tally, kills=log.total)
+        tally.assert_exactly_once()
+        _verify(target, env)
+    assert journal_problems(tmp_path / "state", finished=True) == []
+
+
+# -- the network drops mid-upload ------------------------------------------------------------------
+def test_bluesky_migration_survives_connections_reset_mid_upload_and_mid_create(bluesky_pds: LocalPds,
+                                                                               tmp_path: Path, request):
+    export = chaos_export(tmp_path / "export", 8, seed=3)
+    account = bluesky_pds.create_account("drop")
+    plans = plans_for(export.root, BlueskyAdapter.capabilities)
+    writes = ("/xrpc/com.atproto.repo.uploadBlob", "/xrpc/com.atproto.repo.createRecord")
+    with FaultProxy(bluesky_pds.pds_port, rate=0.2, seed=11, kinds=("reset",),
+                    match=lambda method, path: path in writes) as proxy:
+        env = base_env(tmp_path, PINDAH_BLUESKY_PDS=proxy.url, PINDAH_BLUESKY_APP_PASSWORD=account.app_password)
+        finish(["migrate", str(export.root), "--to", f"bluesky:{account.handle}"], env, attempts=6)
+    assert proxy.injected["reset"] >= 3
+    # Some resets dropped an upload halfway through its body: the network went away mid-upload.
+    assert any(s.fault == "reset" and s.path.endswith("uploadBlob") for s in proxy.log)
+    tally = check_bluesky(bluesky_pds, account.did, plans, export)
+    _record(request, tally, faults=proxy.faults_total())
+    tally.assert_exactly_once()
+    assert journal_problems(tmp_path / "state", finished=True) == []
+
+
+def test_mastodon_migration_survives_connections_reset_mid_upload_and_mid_create(tmp_path: Path, request,
+                                                                                monkeypatch):
+    export = chaos_export(tmp_path / "export", 8, seed=4)
+    with MastodonHttp() as server:
+        plans = _mastodon_plans(server, export, monkeypatch)
+        with FaultProxy(server.port, rate=0.2, seed=12, kinds=("reset",),
+                        match=lambda method, path: method == "POST") as proxy:
+            env = base_env(tmp_path, PINDAH_MASTODON_TOKEN=server.token)
+            # The journal remembers the server by the address pindah was given: the proxy's.
+            finish(["migrate", str(export.root), "--to", f"mastodon:{proxy.url}"], env, attempts=6)
+        tally = check_mastodon(server, plans, export)
+    assert proxy.injected["reset"] >= 3
+    _record(request, tally, faults=proxy.faults_total())
+    tally.assert_exactly_once()
+    assert journal_problems(tmp_path / "state", finished=True) == []
+
+
+# -- a full disk -----------------------------------------------------------------------------------
+_STOP_LINE = re.compile(r"^Error: cannot write the journal .+ Free some disk space")
+OPEN_WRITES = 6  # Journal.open writes the schema version and five meta rows
+
+
+def _said(done) -> str:
+    """stderr with rich's wrapping undone (it wraps at 80 columns when not on a terminal)."""
+    return " ".join(done.stderr.split())
+
+
+def test_journal_writes_failing_like_a_full_disk_stop_cleanly_and_lose_nothing_on_resume(
+        bluesky_pds: LocalPds, tmp_path: Path, request):
+    """sqlite3 raises "database or disk is full" after N journal writes (a different N each run,
+    so the failure lands on every kind of write: plans, 'posting', 'posted', uploads, budgets)."""
+    export = chaos_export(tmp_path / "export", 14, seed=5)
+    account = bluesky_pds.create_account("full")
+    env = base_env(tmp_path, PINDAH_BLUESKY_PDS=bluesky_pds.url, PINDAH_BLUESKY_APP_PASSWORD=account.app_password)
+    args = ["migrate", str(export.root), "--to", f"bluesky:{account.handle}"]
+    rng = random.Random(99)
+    stops = 0
+    for attempt in range(60):
+        after = OPEN_WRITES + (1 if attempt == 0 else rng.randint(1, 80))
+        done = run(args, env | {"JOURNAL_FULL_AFTER": str(after)})
+        clean_failure(done)
+        if done.returncode == 0:
+            break
+        assert done.returncode == 3, done.stdout + done.stderr
+        assert _STOP_LINE.search(_said(done)) and "disk is full" in _said(done), done.stderr
+        assert len([line for line in done.stderr.splitlines() if line.startswith("Error:")]) == 1
+        stops += 1
+    else:
+        raise AssertionError("the migration never finished")
+    assert stops >= 5
+    plans = plans_for(export.root, BlueskyAdapter.capabilities)
+    tally = check_bluesky(bluesky_pds, account.did, plans, export)
+    _record(request, tally)
+    tally.assert_exactly_once()
+    _verify(f"bluesky:{account.handle}", env)
+    assert journal_problems(tmp_path / "state", finished=True) == []
+
+
+def test_a_disk_that_really_fills_up_stops_cleanly_and_loses_nothing_on_resume(bluesky_pds: LocalPds,
+                                                                              tmp_path: Path, request):
+    """RLIMIT_FSIZE makes every file the run writes stop growing at a limit: SQLite itself meets
+    the full disk (its own error path, not a simulation of it)."""
+    export = chaos_export(tmp_path / "export", 14, seed=6)
+    account = bluesky_pds.create_account("fsize")
+    env = base_env(tmp_path, PINDAH_BLUESKY_PDS=bluesky_pds.url, PINDAH_BLUESKY_APP_PASSWORD=account.app_password)
+    args = ["migrate", str(export.root), "--to", f"bluesky:{account.handle}"]
+    stops, messages = 0, set()
+    for _ in range(40):
+        done = run(args, env | {"FSIZE_LIMIT": str(160_000)})
+        clean_failure(done)
+        if done.returncode == 0:
+            break
+        assert done.returncode == 3, done.stdout + done.stderr
+        assert len([x for x in done.stderr.splitlines() if x.startswith("Error:")]) == 1, done.stderr
+        assert _said(done).startswith("Error: ") and "free some disk space" in _said(done).lower(), done.stderr
+        messages.add(_said(done).split("(")[-1].split(")")[0])
+        stops += 1
+    else:
+        raise AssertionError("the migration never finished")
+    assert stops >= 1, "the limit was never reached: lower it"
+    assert any("I/O" in m or "too large" in m.lower() for m in messages), messages
+    plans = plans_for(export.root, BlueskyAdapter.capabilities)
+    tally = check_bluesky(bluesky_pds, account.did, plans, export)
+    _record(request, tally)
+    tally.assert_exactly_once()
+    _verify(f"bluesky:{account.handle}", env)
+    assert journal_problems(tmp_path / "state", finished=True) == []
+
+
+@pytest.mark.parametrize("after", [0, 3])
+def test_a_disk_already_full_when_the_run_starts_stops_cleanly_with_exit_3(tmp_path: Path, after: int):
+    export = chaos_export(tmp_path / "export", 3, seed=7)
+    env = base_env(tmp_path)
+    args = ["migrate", str(export.root), "--to", f"folder:{tmp_path / 'site'}"]
+    assert run(args, env | {"JOURNAL_FULL_AFTER": "7"}).returncode == 3  # a journal exists already
+    done = run(args, env | {"JOURNAL_FULL_AFTER": str(after)})
+    assert done.returncode == 3, done.stderr
+    assert _STOP_LINE.search(_said(done)) and "disk is full" in _said(done)
+
+
+# -- verify reads back more than text -------------------------------------------------------------
+@pytest.mark.xfail(strict=True, reason="bug: `pindah verify` (migrator/commands.py verify_command) compares only "
+                   "each part's text; adapters' read_post also return the media count, which it ignores, so a "
+                   "post whose pictures the server dropped (Mastodon silently drops unknown media ids) passes "
+                   "as 'everything is there'. Fix: also compare seen['media'] with the part's planned media "
+                   "minus those the journal marks skipped")
+def test_verify_reports_a_post_whose_pictures_disappeared_on_the_target(tmp_path: Path):
+    export = chaos_export(tmp_path / "export", 4, seed=9)
+    with MastodonHttp() as server:
+        env = base_env(tmp_path, PINDAH_MASTODON_TOKEN=server.token)
+        target = f"mastodon:{server.url}"
+        assert run(["migrate", str(export.root), "--to", target], env).returncode == 0
+        with server.lock:
+            status = next(s for s in server.sim.statuses.values() if len(s["media"]) > 1)
+            status["media"] = status["media"][:1]  # the server lost all but the first picture
+        done = run(["verify", "--to", target], env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "1 difference" in done.stdout
