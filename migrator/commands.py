@@ -171,20 +171,23 @@ def _one_target(config: dict[str, Any], exp: Any, spec: str, selection: Selectio
                   "by hand, then record each with [bold]pindah mark-posted[/].")
     elif outcome.posted:
         out.print(f"[green]Published {len(outcome.posted)} post(s) to {name}.[/]")
-    elif not outcome.failed and not outcome.stopped and not outcome.interrupted:
+    failed_before = sum(1 for p in report.posts if p.state == "failed" and p.post_id not in outcome.failed)
+    if not outcome.posted and not outcome.failed and not failed_before and not outcome.stopped \
+            and not outcome.interrupted:
         out.print(f"Nothing new to migrate: all {outcome.already} post(s) are already on {name}.")
     if adapter.where():
         out.print(f"Open: {adapter.where()}")
-    if outcome.failed:
-        out.print(f"[yellow]{len(outcome.failed)} post(s) failed[/]; see the report, then run "
-                  "[bold]pindah retry-failed[/] with the same export and --to.")
+    if outcome.failed or failed_before:
+        out.print(f"[yellow]{len(outcome.failed) + failed_before} post(s) failed[/]"
+                  + (f" ({failed_before} in an earlier run)" if failed_before else "")
+                  + "; see the report, then run [bold]pindah retry-failed[/] with the same export and --to.")
     if outcome.interrupted:
         err.print("Stopped. Everything done so far is kept: run the same command again to continue.")
         return EXIT_INTERRUPTED
     if outcome.stopped:
         err.print(f"Error: {outcome.stopped.one_line()}", markup=False, highlight=False)
         return EXIT_STOPPED
-    return EXIT_FAILED_POSTS if outcome.failed else 0
+    return EXIT_FAILED_POSTS if outcome.failed or failed_before else 0
 
 
 @click.command()

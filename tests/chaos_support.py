@@ -228,12 +228,16 @@ def _progress(path: Path) -> int:
 
 
 def finish(args: list[str], env: dict[str, str], *, attempts: int = 4) -> subprocess.CompletedProcess[str]:
-    """Run until a run ends with exit 0 (a stopped run may be resumed a few times)."""
+    """What the README tells the artist: run the same command again until it ends with exit 0;
+    after an exit 1 (posts failed, e.g. a server that kept failing past the retries) run
+    `pindah retry-failed` with the same export and --to. A stopped run (exit 3) is resumed."""
+    command = list(args)
     for _ in range(attempts):
-        done = run(args, env)
+        done = run(command, env)
         clean_failure(done)
-        if done.returncode == 0:
+        if done.returncode == 0 and command[0] == args[0]:
             return done
+        command = ["retry-failed", *args[1:]] if done.returncode == 1 else list(args)
     raise AssertionError(f"no clean finish after {attempts} runs:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
 
 

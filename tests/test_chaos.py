@@ -253,11 +253,6 @@ def test_a_disk_already_full_when_the_run_starts_stops_cleanly_with_exit_3(tmp_p
 
 
 # -- verify reads back more than text -------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="bug: `pindah verify` (migrator/commands.py verify_command) compares only "
-                   "each part's text; adapters' read_post also return the media count, which it ignores, so a "
-                   "post whose pictures the server dropped (Mastodon silently drops unknown media ids) passes "
-                   "as 'everything is there'. Fix: also compare seen['media'] with the part's planned media "
-                   "minus those the journal marks skipped")
 def test_verify_reports_a_post_whose_pictures_disappeared_on_the_target(tmp_path: Path):
     export = chaos_export(tmp_path / "export", 4, seed=9)
     with MastodonHttp() as server:

@@ -300,3 +300,26 @@ def _form_text(body: bytes) -> str | None:
         return dict(parse_qsl(body.decode(), keep_blank_values=True)).get("status")
     except UnicodeDecodeError:
         return None
+
+
+def test_running_migrate_again_after_a_failure_still_says_a_post_is_missing(tmp_path: Path):
+    export = chaos_export(tmp_path / "export", 4, seed=29)
+    with MastodonHttp() as server:
+        creates = Counter()
+
+        def rule(method: str, path: str, body: bytes, count: int):
+            if method == "POST" and path == "/api/v1/statuses":
+                creates["n"] += 1
+                if creates["n"] == 2:
+                    return 422, {"error": "Validation failed: try another day"}
+            return None
+
+        with FaultProxy(server.port, rate=0.0, rule=rule) as proxy:
+            env = base_env(tmp_path, PINDAH_MASTODON_TOKEN=server.token)
+            args = ["migrate", str(export.root), "--to", f"mastodon:{proxy.url}"]
+            first = run(args, env)
+            again = run(args, env)
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert again.returncode == 1, again.stdout
+    assert "Nothing new to migrate" not in again.stdout
+    assert "retry-failed" in " ".join(again.stdout.split())
