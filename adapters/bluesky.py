@@ -40,11 +40,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from migrator.config import state_dir
-from migrator.errors import PindahError, PostFailed, RunStopped, TransientError
-from migrator.mp4 import mp4_info
+from pindah.adapters.toolkit.paths import state_dir
+from pindah.adapters.contract import PindahError, PostFailed, RunStopped, TransientError
+from pindah.adapters.toolkit.mp4 import mp4_info
 
-from .base import (
+from .contract import (
     MIB,
     Adapter,
     Capabilities,

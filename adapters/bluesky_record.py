@@ -25,7 +25,7 @@ from typing import Any
 import grapheme
 import regex
 
-from migrator import textparse
+from pindah.adapters.toolkit import textparse
 
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable
 _RKEY_SALT = b"pindah/bluesky/rkey/1\0"  # change it and every record key changes: never do

@@ -32,13 +32,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from migrator import textparse
-from migrator.checkimage import inspect_image
-from migrator.errors import PindahError, PostFailed, RunStopped
-from migrator.journal import Journal
-from migrator.kitjournal import KitRunView, kit_marks
+from pindah.adapters.toolkit import textparse
+from pindah.migrator.checkimage import inspect_image
+from pindah.adapters.contract import PindahError, PostFailed, RunStopped
+from pindah.migrator.journal import Journal
+from pindah.migrator.kitjournal import KitRunView, kit_marks
 
-from .base import (
+from .contract import (
     MIB,
     Adapter,
     Capabilities,

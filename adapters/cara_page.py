@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .base import Capabilities
+from .contract import Capabilities
 from .cara_kit import CHECKLIST, KitPost
 from .folder import OPTOUT_META, esc, human_date, rich_text
 

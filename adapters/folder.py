@@ -40,9 +40,9 @@ import grapheme
 import regex
 from PIL import Image, ImageOps
 
-from migrator.errors import PostFailed, RunStopped
+from pindah.adapters.contract import PostFailed, RunStopped
 
-from .base import (
+from .contract import (
     GIB,
     MIB,
     Adapter,

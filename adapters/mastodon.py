@@ -35,10 +35,10 @@ from typing import Any
 
 import requests
 
-from migrator.errors import PindahError, PostFailed, RunStopped, TransientError
-from migrator.textcount import text_length
+from pindah.adapters.contract import PindahError, PostFailed, RunStopped, TransientError
+from pindah.adapters.toolkit.textcount import text_length
 
-from .base import Adapter, PostRequest, PreparedMedia, RemoteRef
+from .contract import Adapter, PostRequest, PreparedMedia, RemoteRef
 from .mastodon_api import UPLOAD_TIMEOUT, ApiClient, ApiError, check_url
 from .mastodon_auth import (
     TOKEN_ENV,

@@ -31,8 +31,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from migrator import __version__
-from migrator.errors import (
+from pindah.adapters.toolkit import __version__
+from pindah.adapters.contract import (
     PindahError,
     PostFailed,
     RunStopped,

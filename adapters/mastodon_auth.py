@@ -38,8 +38,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import click
 
-from migrator.config import state_dir
-from migrator.errors import PindahError
+from pindah.adapters.toolkit.paths import state_dir
+from pindah.adapters.contract import PindahError
 
 from .mastodon_api import ApiClient, ApiError, check_url, log
 

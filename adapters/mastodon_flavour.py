@@ -26,9 +26,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from migrator.errors import PindahError
+from pindah.adapters.contract import PindahError
 
-from .base import MIB, Capabilities, RateBudget, TextCounting
+from .contract import MIB, Capabilities, RateBudget, TextCounting
 from .mastodon_api import ApiClient, ApiError
 
 MINUTE, HOUR, DAY = 60, 3600, 86400

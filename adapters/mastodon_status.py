@@ -20,7 +20,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from adapters.base import PostRequest, RemoteRef
+from pindah.adapters.contract import PostRequest, RemoteRef
 
 ZWJ = "\u200d"
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=20000)
     parser.add_argument("--zip", action="store_true", help="also measure the same export as one ZIP")
     args = parser.parse_args()
-    pindah = [sys.executable, "-c", "import sys; from migrator.cli import main; sys.argv[0] = 'pindah'; main()"]
+    pindah = [sys.executable, "-c", "import sys; from pindah.migrator.cli import main; sys.argv[0] = 'pindah'; main()"]
     with tempfile.TemporaryDirectory() as tmp:
         rows = []
         for n in sorted({max(1, args.posts // 10), args.posts}):

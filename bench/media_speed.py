@@ -27,10 +27,10 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adapters.base import Capabilities  # noqa: E402
-from migrator import media as pipeline  # noqa: E402
-from migrator.exportfs import ExportTree  # noqa: E402
-from migrator.model import Media  # noqa: E402
+from pindah.adapters.contract import Capabilities  # noqa: E402
+from pindah.migrator import media as pipeline  # noqa: E402
+from pindah.migrator.exportfs import ExportTree  # noqa: E402
+from pindah.migrator.model import Media  # noqa: E402
 
 SIZE = (4000, 5000)
 TARGET = Capabilities(image_max_bytes=1_000_000, image_max_side=2000,

@@ -28,9 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adapters.base import Capabilities  # noqa: E402
-from migrator.model import Media, Post, PostKind  # noqa: E402
-from migrator.planner import PlanOptions, plan_posts  # noqa: E402
+from pindah.adapters.contract import Capabilities  # noqa: E402
+from pindah.migrator.model import Media, Post, PostKind  # noqa: E402
+from pindah.migrator.planner import PlanOptions, plan_posts  # noqa: E402
 
 MP4 = frozenset({"video/mp4"})
 TARGETS = {

@@ -25,8 +25,8 @@ from typing import Any
 
 import click
 
-from adapters.cara import CaraAdapter, refresh_kit
-from adapters.cara_kit import (
+from pindah.adapters.cara import CaraAdapter, refresh_kit
+from pindah.adapters.cara_kit import (
     CHECKLIST,
     folder_name,
     parse_folder_name,

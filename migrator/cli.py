@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from adapters.mastodon import login_command, logout_command
+from pindah.adapters.mastodon import login_command, logout_command
 
 from . import __version__
 from .cara_commands import register as register_cara
@@ -31,7 +31,7 @@ from .fetch import fetch_profile_command
 from .model import INCLUDE_NAMES
 from .sources import read_export
 from .summary import Summary, summarise
-from .textparse import printable
+from pindah.adapters.toolkit.textparse import printable
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in pindah, not the artist's fault
 

@@ -37,7 +37,7 @@ from .rights_setup import rights_for_run
 from .runner import call_with_retries
 from .sources import read_export
 from .stamp import Stamp
-from .targets import available, make_target, parse_target
+from .targets import available, broken, make_target, parse_target
 
 EXIT_FAILED_POSTS = 1
 EXIT_STOPPED = 3
@@ -342,6 +342,9 @@ def targets_command() -> None:
         console.print(f"[bold]{name}[/]  {cls.description}   e.g. --to {cls.example}")
         for key, value in cls.capabilities.describe():
             console.print(f"    {key:<15} {value}", highlight=False)
+    for failed in broken():
+        console.print(f"[bold red]{failed.name}[/]  could not be loaded ({failed.origin}): {failed.reason}",
+                      highlight=False, markup=True)
 
 
 def register(group: click.Group) -> None:

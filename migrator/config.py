@@ -15,6 +15,8 @@ from typing import Any
 
 import platformdirs
 
+from pindah.adapters.toolkit.paths import cache_dir, state_dir
+
 from .errors import PindahError
 
 APP = "pindah"
@@ -49,12 +51,3 @@ def setting(config: dict[str, Any], section: str, key: str, default: Any = None)
     value = config.get(section, {})
     return value.get(key, default) if isinstance(value, dict) else default
 
-
-def state_dir() -> Path:
-    """Where journals live (PINDAH_STATE_DIR overrides; tests use it)."""
-    return Path(os.environ.get("PINDAH_STATE_DIR") or platformdirs.user_state_dir(APP))
-
-
-def cache_dir() -> Path:
-    """Where processed media are cached by content hash (PINDAH_CACHE_DIR overrides)."""
-    return Path(os.environ.get("PINDAH_CACHE_DIR") or platformdirs.user_cache_dir(APP))

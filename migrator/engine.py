@@ -14,7 +14,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
-from adapters.base import Adapter
+from pindah.adapters.contract import Adapter
 
 from . import journal as J
 from .config import cache_dir, state_dir

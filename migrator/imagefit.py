@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageCms
 
-from adapters.base import Capabilities
+from pindah.adapters.contract import Capabilities
 
 from . import sniff
 

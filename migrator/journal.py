@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, Iterator
 
-from adapters.base import RemoteRef
+from pindah.adapters.contract import RemoteRef
 
 from .errors import RunStopped
 from .planner import PostPlan

@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from adapters.base import RemoteRef
+from pindah.adapters.contract import RemoteRef
 
 from . import journal as J
 from .engine import journals_for

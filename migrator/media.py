@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from adapters.base import Capabilities, PreparedMedia
+from pindah.adapters.contract import Capabilities, PreparedMedia
 
 from . import sniff
 from .imagefit import (
@@ -66,7 +66,7 @@ from .imagefit import (
 from .mediastrip import leaks, metadata_kinds, removed_action, scan
 from .mediastrip import repack as _repack
 from .model import Media, MediaType
-from .mp4 import mp4_info, strip_user_data
+from pindah.adapters.toolkit.mp4 import mp4_info, strip_user_data
 
 # `_render` calls `_repack` and hands `save_image` to `reencode` through this module's names, so
 # replacing `media.save_image` / `media._repack` (the bench counts encodes, a test forbids them on

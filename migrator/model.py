@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any
 
-from . import sniff, textparse
+from pindah.adapters.toolkit import textparse
+
+from . import sniff
 
 if TYPE_CHECKING:
     from .exportfs import ExportTree

@@ -32,11 +32,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 
-from adapters.base import Capabilities
+from pindah.adapters.contract import Capabilities
 
-from . import textparse
+from pindah.adapters.toolkit import textparse
 from .model import AltOrigin, Media, MediaType, Post
-from .textcount import Measure, split_to_fit, text_length, truncate
+from pindah.adapters.toolkit.textcount import Measure, split_to_fit, text_length, truncate
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")

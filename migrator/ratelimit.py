@@ -17,7 +17,7 @@ from collections import deque
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Protocol
 
-from adapters.base import RateBudget
+from pindah.adapters.contract import RateBudget
 
 from .errors import RunStopped
 

@@ -36,7 +36,7 @@ from rich.console import Console
 from rich.text import Text
 
 from . import sniff
-from .textparse import printable
+from pindah.adapters.toolkit.textparse import printable
 
 REPORT_FORMAT = "pindah-report/1"
 MAX_THUMB_PIXELS = 50_000_000  # bigger images are refused before any pixel is decoded

@@ -24,7 +24,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from adapters.base import Adapter, PostRequest, PreparedMedia, RemoteRef
+from pindah.adapters.contract import Adapter, PostRequest, PreparedMedia, RemoteRef
 
 from . import journal as J
 from .errors import PostFailed, RunStopped, TransientError

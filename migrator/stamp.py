@@ -19,7 +19,7 @@ import fnmatch
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from adapters.base import Capabilities
+from pindah.adapters.contract import Capabilities
 
 from .imagefit import SaveExtras, open_image
 from .media import MediaResult, process_media

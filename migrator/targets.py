@@ -1,33 +1,92 @@
-"""Finding targets: adapters registered in the `pindah.adapters` entry-point group.
+"""The target registry: built-in adapters listed here, third-party ones from entry points.
 
 `--to NAME[:LOCATION]` picks one (`folder:./site`, `bluesky:alice.example`,
 `mastodon:https://example.social`). A plain `--to folder` uses the adapter's default location.
+
+Built-ins are named by import path and loaded on first use, so the core never imports a
+specific adapter (import-linter holds it to that). Third-party adapters register in the
+versioned entry-point group `pindah.adapters.v1`. An adapter that fails to load is never
+silently dropped: `broken()` keeps why, and `pindah targets` shows it.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
-from adapters.base import Adapter
+from pindah.adapters.contract import Adapter
 
 from .errors import PindahError
 
-GROUP = "pindah.adapters"
+GROUP = "pindah.adapters.v1"
+
+BUILT_IN: dict[str, str] = {
+    "folder": "pindah.adapters.folder:FolderAdapter",
+    "cara": "pindah.adapters.cara:CaraAdapter",
+    "bluesky": "pindah.adapters.bluesky:BlueskyAdapter",
+    "mastodon": "pindah.adapters.mastodon:MastodonAdapter",
+}
+
+
+@dataclass(frozen=True)
+class BrokenAdapter:
+    """An adapter that is registered but could not be loaded, and why."""
+
+    name: str
+    origin: str  # "built-in" or the distribution that registered it
+    reason: str
+
+
+_loaded: dict[str, type[Adapter]] | None = None
+_broken: list[BrokenAdapter] = []
+
+
+def _load(path: str) -> Any:
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _check(name: str, obj: Any) -> type[Adapter]:
+    if not (isinstance(obj, type) and issubclass(obj, Adapter)):
+        raise TypeError(f"{obj!r} is not a pindah Adapter class")
+    return obj
+
+
+def _discover() -> tuple[dict[str, type[Adapter]], list[BrokenAdapter]]:
+    found: dict[str, type[Adapter]] = {}
+    broken: list[BrokenAdapter] = []
+    for name, path in BUILT_IN.items():
+        try:
+            found[name] = _check(name, _load(path))
+        except Exception as exc:  # noqa: BLE001 - reported, never fatal for the other targets
+            broken.append(BrokenAdapter(name, "built-in", f"{type(exc).__name__}: {exc}"))
+    for ep in entry_points(group=GROUP):
+        origin = ep.dist.name if ep.dist else "an installed package"
+        if ep.name in found:
+            broken.append(BrokenAdapter(ep.name, origin, "a target of that name is already built in"))
+            continue
+        try:
+            found[ep.name] = _check(ep.name, ep.load())
+        except Exception as exc:  # noqa: BLE001 - one broken plugin must not break pindah
+            broken.append(BrokenAdapter(ep.name, origin, f"{type(exc).__name__}: {exc}"))
+    return dict(sorted(found.items())), broken
 
 
 def available() -> dict[str, type[Adapter]]:
-    """Every installed adapter by name. A broken third-party adapter is left out, not fatal."""
-    found: dict[str, type[Adapter]] = {}
-    for ep in entry_points(group=GROUP):
-        try:
-            cls = ep.load()
-        except Exception:  # noqa: BLE001 - one broken plugin must not break pindah
-            continue
-        if isinstance(cls, type) and issubclass(cls, Adapter):
-            found[getattr(cls, "name", ep.name)] = cls
-    return dict(sorted(found.items()))
+    """Every adapter that loaded, by name (loaded once per process)."""
+    global _loaded, _broken
+    if _loaded is None:
+        _loaded, _broken = _discover()
+    return dict(_loaded)
+
+
+def broken() -> list[BrokenAdapter]:
+    """Adapters that are registered but failed to load, with the reason."""
+    available()
+    return list(_broken)
 
 
 def parse_target(spec: str) -> tuple[str, str | None]:
@@ -39,6 +98,10 @@ def make_target(spec: str, config: dict[str, Any]) -> Adapter:
     name, location = parse_target(spec)
     adapters = available()
     if name not in adapters:
+        failed = next((b for b in broken() if b.name == name), None)
+        if failed:
+            raise PindahError(f"the {name} target could not be loaded ({failed.reason})",
+                              "reinstall pindah, or the package that provides it")
         raise PindahError(f"unknown target {name!r}",
                           f"choose one of: {', '.join(adapters) or 'none installed'} (see `pindah targets`)")
     section = config.get("targets", {}).get(name, {}) if isinstance(config.get("targets"), dict) else {}

@@ -77,7 +77,7 @@ def _full_disk_journal(after: int) -> None:
     import sqlite3 as real
     import types
 
-    import migrator.journal as journal
+    import pindah.migrator.journal as journal
 
     writes = [0]
 
@@ -107,23 +107,23 @@ if _fsize:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG), no signal
     resource.setrlimit(resource.RLIMIT_FSIZE, (int(_fsize), resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
 
-from adapters.bluesky import BlueskyAdapter  # noqa: E402
-from adapters.folder import FolderAdapter  # noqa: E402
-from adapters.mastodon import MastodonAdapter  # noqa: E402
+from pindah.adapters.bluesky import BlueskyAdapter  # noqa: E402
+from pindah.adapters.folder import FolderAdapter  # noqa: E402
+from pindah.adapters.mastodon import MastodonAdapter  # noqa: E402
 
 for _cls in (FolderAdapter, BlueskyAdapter, MastodonAdapter):
     _wrap(_cls)
 if _unlimited:
     from dataclasses import replace
 
-    import adapters.mastodon_flavour as flavour
+    import pindah.adapters.mastodon_flavour as flavour
 
     for _name, _budgets in list(flavour.BUDGETS.items()):
         flavour.BUDGETS[_name] = tuple(replace(b, limit=b.limit * 1000) for b in _budgets)
 if _full_after is not None:
     _full_disk_journal(int(_full_after))
 if _gate:
-    import migrator.journal as _journal
+    import pindah.migrator.journal as _journal
 
     _open = _journal.Journal.open.__func__
 
@@ -137,7 +137,7 @@ if _gate:
     _journal.Journal.open = classmethod(_gated_open)
 
 if __name__ == "__main__":
-    from migrator.cli import main
+    from pindah.migrator.cli import main
 
     sys.argv = ["pindah", *sys.argv[1:]]
     main()

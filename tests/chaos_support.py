@@ -26,9 +26,9 @@ from typing import Any
 
 from PIL import Image
 
-from migrator.mp4 import strip_user_data
-from migrator.planner import PlanOptions, PostPlan, plan_posts
-from migrator.sources import read_export
+from pindah.adapters.toolkit.mp4 import strip_user_data
+from pindah.migrator.planner import PlanOptions, PostPlan, plan_posts
+from pindah.migrator.sources import read_export
 from tests.exportbuilder.meta_json import write_meta_json
 from tests.exportbuilder.spec import SynthMedia, SynthPost
 
@@ -264,7 +264,7 @@ def check_bluesky(pds: Any, did: str, plans: list[PostPlan], export: ChaosExport
                   blobs: bool = True) -> Tally:
     """Every planned part exactly once under its derived record key, with its text, its place in
     the thread and its media (downloaded back) in carousel order."""
-    from adapters.bluesky_record import derive_rkey
+    from pindah.adapters.bluesky_record import derive_rkey
 
     records = pds.list_records(did)
     tally = Tally(len(plans), sum(len(p.parts) for p in plans))
@@ -320,7 +320,7 @@ def check_mastodon(server: Any, plans: list[PostPlan], export: ChaosExport) -> T
     """The simulated server's statuses: each planned part exactly once, found by its exact text
     under the part it replies to (media-only parts of different threads may share a text like
     "(2/3)"), with the uploaded files (as the server received them) in carousel order."""
-    from adapters.mastodon_status import restore_mentions
+    from pindah.adapters.mastodon_status import restore_mentions
 
     statuses = server.statuses()
     tally = Tally(len(plans), sum(len(p.parts) for p in plans))

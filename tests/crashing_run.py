@@ -10,7 +10,7 @@ import signal
 import sys
 import time
 
-from adapters.folder import FolderAdapter
+from pindah.adapters.folder import FolderAdapter
 
 _create, _upload = FolderAdapter.create_post, FolderAdapter.upload_media
 _count = [0]
@@ -36,7 +36,7 @@ FolderAdapter.create_post = create_post
 FolderAdapter.upload_media = upload_media
 
 if __name__ == "__main__":
-    from migrator.cli import main
+    from pindah.migrator.cli import main
 
     sys.argv = ["pindah", *sys.argv[1:]]
     main()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from adapters.base import (
+from pindah.adapters.contract import (
     Adapter,
     Capabilities,
     PostRequest,
@@ -13,7 +13,7 @@ from adapters.base import (
     RateBudget,
     RemoteRef,
 )
-from migrator.errors import PostFailed, TransientError
+from pindah.migrator.errors import PostFailed, TransientError
 
 
 @dataclass

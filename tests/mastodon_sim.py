@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 import responses
 
-from adapters.mastodon_status import ulid_before
+from pindah.adapters.mastodon_status import ulid_before
 
 TOKEN = "sim-token-s3cr3t-0123456789"
 T_NOW = 1_750_000_000.0  # the simulated "now" (2025-06-15)

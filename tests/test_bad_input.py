@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from migrator.cli import cli
+from pindah.migrator.cli import cli
 from tests.exportbuilder.container import (
     corrupt_zip,
     encrypted_zip,
@@ -149,7 +149,7 @@ def test_missing_media_are_not_fatal_but_listed_and_counted(tmp_path):
 
 def test_the_installed_command_refuses_bad_input_without_a_traceback(tmp_path):
     bad = corrupt_zip(tmp_path / "instagram.zip")
-    run = subprocess.run([sys.executable, "-m", "migrator.cli", "inspect", str(bad)], capture_output=True,
+    run = subprocess.run([sys.executable, "-m", "pindah.migrator.cli", "inspect", str(bad)], capture_output=True,
                          text=True, cwd=ROOT)
     assert run.returncode == 2
     assert run.stdout == "" and "Traceback" not in run.stderr

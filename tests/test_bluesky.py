@@ -35,20 +35,20 @@ import requests
 import responses
 from PIL import Image
 
-from adapters.base import PostRequest, PreparedMedia, RemoteRef
-from adapters.bluesky import BlueskyAdapter
-from adapters.bluesky_record import (
+from pindah.adapters.contract import PostRequest, PreparedMedia, RemoteRef
+from pindah.adapters.bluesky import BlueskyAdapter
+from pindah.adapters.bluesky_record import (
     TID_ALPHABET,
     derive_rkey,
     detect_facets,
     iso_time,
     tid,
 )
-from adapters.bluesky_xrpc import XrpcError, check_url, to_target_error
-from migrator.errors import PindahError, PostFailed, RunStopped, TransientError
-from migrator.mp4 import mp4_info, strip_user_data
-from migrator.planner import PlanOptions, PostPlan, plan_posts
-from migrator.sources import read_export
+from pindah.adapters.bluesky_xrpc import XrpcError, check_url, to_target_error
+from pindah.migrator.errors import PindahError, PostFailed, RunStopped, TransientError
+from pindah.adapters.toolkit.mp4 import mp4_info, strip_user_data
+from pindah.migrator.planner import PlanOptions, PostPlan, plan_posts
+from pindah.migrator.sources import read_export
 from tests.bluesky_pds import Account, LocalPds, bluesky_pds_fixture  # noqa: F401 - the session fixture
 from tests.exportbuilder.instaloader import write_instaloader_dump
 from tests.exportbuilder.meta_json import write_meta_json
@@ -68,8 +68,8 @@ T0 = int(datetime(2019, 3, 2, 9, 15, tzinfo=UTC).timestamp())
 # it), or sleep SLOW_MS in every upload and create so that a kill from outside lands mid-run.
 SHIM = r"""
 import os, signal, sys
-import migrator.targets as targets
-from adapters.bluesky import BlueskyAdapter
+import pindah.migrator.targets as targets
+from pindah.adapters.bluesky import BlueskyAdapter
 if "bluesky" not in targets.available():
     _available = targets.available
     targets.available = lambda: {**_available(), "bluesky": BlueskyAdapter}
@@ -89,7 +89,7 @@ if _crash_after or _slow:
         time.sleep(_slow)
         return _upload(self, media, key)
     BlueskyAdapter.create_post, BlueskyAdapter.upload_media = create_post, upload_media
-from migrator.cli import main
+from pindah.migrator.cli import main
 sys.argv = ["pindah", *sys.argv[1:]]
 main()
 """

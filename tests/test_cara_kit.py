@@ -16,19 +16,19 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from adapters.base import PostRequest, PreparedMedia, RemoteRef
-from adapters.cara import CaraAdapter, suggest_title
-from adapters.cara_kit import folder_name, read_checklist, read_kit
-from migrator import cara_commands, commands, targets
-from migrator import journal as J
-from migrator.checkimage import inspect_image
-from migrator.cli import _FriendlyGroup
-from migrator.engine import Selection, dry_run, journal_path, make_plans, migrate
-from migrator.errors import PindahError
-from migrator.journal import Journal
-from migrator.planner import PlanOptions
-from migrator.rights import load_rights
-from migrator.sources import read_export
+from pindah.adapters.contract import PostRequest, PreparedMedia, RemoteRef
+from pindah.adapters.cara import CaraAdapter, suggest_title
+from pindah.adapters.cara_kit import folder_name, read_checklist, read_kit
+from pindah.migrator import cara_commands, commands, targets
+from pindah.migrator import journal as J
+from pindah.migrator.checkimage import inspect_image
+from pindah.migrator.cli import _FriendlyGroup
+from pindah.migrator.engine import Selection, dry_run, journal_path, make_plans, migrate
+from pindah.migrator.errors import PindahError
+from pindah.migrator.journal import Journal
+from pindah.migrator.planner import PlanOptions
+from pindah.migrator.rights import load_rights
+from pindah.migrator.sources import read_export
 from tests.exportbuilder.media import image_bytes
 from tests.exportbuilder.meta_json import write_meta_json
 from tests.exportbuilder.spec import SynthMedia, SynthPost

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.bluesky import BlueskyAdapter
+from pindah.adapters.bluesky import BlueskyAdapter
 from tests import figures
 from tests.bluesky_pds import LocalPds, bluesky_pds_fixture  # noqa: F401 - the session fixture
 from tests.chaos_support import (
@@ -65,7 +65,7 @@ def _record(request, tally: Tally, kills: int = 0, faults: int = 0) -> None:
 
 def _mastodon_plans(server: MastodonHttp, export: ChaosExport, monkeypatch) -> list:
     """Plan with the capabilities the adapter reads from this very server."""
-    from adapters.mastodon import MastodonAdapter
+    from pindah.adapters.mastodon import MastodonAdapter
 
     monkeypatch.setenv("PINDAH_MASTODON_TOKEN", server.token)
     adapter = MastodonAdapter(server.url, {})

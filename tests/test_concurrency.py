@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.bluesky import BlueskyAdapter
-from adapters.folder import FolderAdapter
+from pindah.adapters.bluesky import BlueskyAdapter
+from pindah.adapters.folder import FolderAdapter
 from tests.bluesky_pds import LocalPds, bluesky_pds_fixture  # noqa: F401 - the session fixture
 from tests.chaos_support import (
     CHILD,
@@ -149,7 +149,7 @@ def test_a_second_run_on_the_same_export_and_bluesky_account_refuses_and_nothing
 
 @pytest.mark.mastodon
 def test_a_second_run_on_the_same_export_and_mastodon_account_refuses_and_nothing_doubles(tmp_path, monkeypatch):
-    from adapters.mastodon import MastodonAdapter
+    from pindah.adapters.mastodon import MastodonAdapter
 
     export = chaos_export(tmp_path / "export", 10, seed=34)
     with MastodonHttp() as server:
@@ -169,7 +169,7 @@ def test_a_second_run_on_the_same_export_and_mastodon_account_refuses_and_nothin
 @pytest.mark.mastodon
 def test_runs_started_at_the_same_instant_never_double_post(tmp_path, monkeypatch):
     """No slowing down: whichever takes the lock publishes; the others refuse or find nothing left."""
-    from adapters.mastodon import MastodonAdapter
+    from pindah.adapters.mastodon import MastodonAdapter
 
     export = chaos_export(tmp_path / "export", 8, seed=35)
     for round_ in range(3):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.bluesky import BlueskyAdapter
+from pindah.adapters.bluesky import BlueskyAdapter
 from tests import figures
 from tests.bluesky_pds import LocalPds, bluesky_pds_fixture  # noqa: F401 - the session fixture
 from tests.chaos_support import (
@@ -48,7 +48,7 @@ def _said(done) -> str:
 
 
 def _mastodon_plans(server: MastodonHttp, root: Path, monkeypatch) -> list:
-    from adapters.mastodon import MastodonAdapter
+    from pindah.adapters.mastodon import MastodonAdapter
 
     monkeypatch.setenv("PINDAH_MASTODON_TOKEN", server.token)
     monkeypatch.setenv("PINDAH_STATE_DIR", str(root.parent / "planning-state"))
@@ -146,7 +146,7 @@ def test_bluesky_400_and_413_fail_only_their_posts_are_reported_and_never_retrie
     others = [p for p in plans if p.post.id not in (plans[2].post.id, big.post.id)]
     tally = check_bluesky(bluesky_pds, account.did, others, export)
     assert not tally.lost and tally.duplicates == 0 and not tally.wrong
-    assert journal_problems(tmp_path / "state", finished=False) == []  # legal rows (see the xfail below)
+    assert journal_problems(tmp_path / "state", finished=True) == []
 
 
 def test_a_refused_upload_is_journaled_as_failed_not_left_uploading(bluesky_pds: LocalPds, tmp_path: Path):

@@ -20,11 +20,11 @@ import pytest
 import responses
 from click.testing import CliRunner
 
-from migrator.cli import cli
-from migrator.errors import PindahError
-from migrator.fetch import fetch_profile, normalise_username
-from migrator.model import AltOrigin, PostKind
-from migrator.sources import read_export
+from pindah.migrator.cli import cli
+from pindah.migrator.errors import PindahError
+from pindah.migrator.fetch import fetch_profile, normalise_username
+from pindah.migrator.model import AltOrigin, PostKind
+from pindah.migrator.sources import read_export
 from tests.exportbuilder.instaloader import owner_of, raw_item, write_instaloader_dump
 from tests.exportbuilder.media import image_bytes, media_bytes
 from tests.exportbuilder.spec import SynthMedia, SynthPost

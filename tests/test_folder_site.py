@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from adapters import folder
-from adapters.base import PostRequest, PreparedMedia, RemoteRef
-from adapters.folder import AI_CRAWLERS, FolderAdapter
-from migrator.errors import PostFailed, RunStopped
+from pindah.adapters import folder
+from pindah.adapters.contract import PostRequest, PreparedMedia, RemoteRef
+from pindah.adapters.folder import AI_CRAWLERS, FolderAdapter
+from pindah.migrator.errors import PostFailed, RunStopped
 
 T0 = datetime(2021, 5, 2, 8, 30, tzinfo=timezone.utc)
 

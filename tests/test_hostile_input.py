@@ -106,7 +106,7 @@ def migrate(request: pytest.FixtureRequest, tmp: Path, *exports: Path, extra: li
     env = {k: v for k, v in os.environ.items() if not k.startswith("PINDAH_")}
     env |= {"PINDAH_STATE_DIR": str(tmp / "state"), "PINDAH_CACHE_DIR": str(tmp / "cache"),
             "PYTHONPATH": str(ROOT), "XDG_CONFIG_HOME": str(tmp / "config"), "COLUMNS": "2000"}
-    done = subprocess.run([sys.executable, "-m", "migrator.cli", "migrate", *map(str, exports),
+    done = subprocess.run([sys.executable, "-m", "pindah.migrator.cli", "migrate", *map(str, exports),
                            "--to", f"folder:{tmp / 'site'}", "--json", str(tmp / "report.json"),
                            "--html", str(tmp / "report.html"), *extra],
                           env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, cwd=tmp)
@@ -232,8 +232,8 @@ def test_the_huge_posts_file_is_never_opened(tmp_path, monkeypatch):
     """In-process: the size check comes before any read of the file."""
     from click.testing import CliRunner
 
-    from migrator import exportfs
-    from migrator.cli import cli
+    from pindah.migrator import exportfs
+    from pindah.migrator.cli import cli
 
     root = export_with(tmp_path, [good_post()])
     with open(root / POSTS_JSON, "r+b") as fh:
@@ -491,7 +491,7 @@ def test_escape_sequences_in_file_names_never_reach_the_terminal(request, tmp_pa
     root = export_with(tmp_path, [SynthPost(T, "Missing with a hostile name", [SynthMedia(), SynthMedia(missing=True, name=name)]),
                                   good_post()])
     out = survived(request, tmp_path, root)
-    inspect = subprocess.run([sys.executable, "-m", "migrator.cli", "inspect", str(root)], capture_output=True,
+    inspect = subprocess.run([sys.executable, "-m", "pindah.migrator.cli", "inspect", str(root)], capture_output=True,
                              text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
     for text in (out.done.stdout, out.done.stderr, inspect.stdout, inspect.stderr):
         assert "\x1b" not in text, repr(text[-300:])
@@ -500,7 +500,7 @@ def test_escape_sequences_in_file_names_never_reach_the_terminal(request, tmp_pa
 def test_rich_markup_in_a_file_name_does_not_break_inspect(request, tmp_path):
     figures.add(request, "hostile inputs tried")
     root = export_with(tmp_path, [SynthPost(T, "Odd name", [SynthMedia(), SynthMedia(missing=True, name="[/x]oops")])])
-    done = subprocess.run([sys.executable, "-m", "migrator.cli", "inspect", str(root)], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "pindah.migrator.cli", "inspect", str(root)], capture_output=True, text=True,
                           cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "[/x]oops" in done.stdout
@@ -632,7 +632,7 @@ def test_the_dry_run_html_report_escapes_everything_it_shows(request, tmp_path):
     figures.add(request, "hostile inputs tried")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PINDAH_")}
     env |= {"PINDAH_STATE_DIR": str(tmp_path / "state"), "PINDAH_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "migrator.cli", "plan", str(root), "--html", str(tmp_path / "plan.html")],
+    done = subprocess.run([sys.executable, "-m", "pindah.migrator.cli", "plan", str(root), "--html", str(tmp_path / "plan.html")],
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr
     soup = _no_active_content((tmp_path / "plan.html").read_text("utf-8"), "plan.html")

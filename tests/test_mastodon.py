@@ -17,25 +17,25 @@ import pytest
 import requests
 import responses
 
-from adapters.base import PostRequest, PreparedMedia, RemoteRef, TextCounting
-from adapters.mastodon import MastodonAdapter
-from adapters.mastodon_api import ApiClient, ApiError, parse_reset
-from adapters.mastodon_flavour import BUDGETS, Flavour
-from adapters.mastodon_status import (
+from pindah.adapters.contract import PostRequest, PreparedMedia, RemoteRef, TextCounting
+from pindah.adapters.mastodon import MastodonAdapter
+from pindah.adapters.mastodon_api import ApiClient, ApiError, parse_reset
+from pindah.adapters.mastodon_flavour import BUDGETS, Flavour
+from pindah.adapters.mastodon_status import (
     ZWJ,
     defuse_mentions,
     html_to_text,
     restore_mentions,
 )
-from migrator import journal as J
-from migrator.engine import dry_run
-from migrator.errors import PindahError, PostFailed, RunStopped, TransientError
-from migrator.journal import Journal
-from migrator.model import MediaType
-from migrator.planner import PlanOptions, plan_posts
-from migrator.ratelimit import estimate_seconds
-from migrator.runner import Runner
-from migrator.sources import read_export
+from pindah.migrator import journal as J
+from pindah.migrator.engine import dry_run
+from pindah.migrator.errors import PindahError, PostFailed, RunStopped, TransientError
+from pindah.migrator.journal import Journal
+from pindah.migrator.model import MediaType
+from pindah.migrator.planner import PlanOptions, plan_posts
+from pindah.migrator.ratelimit import estimate_seconds
+from pindah.migrator.runner import Runner
+from pindah.migrator.sources import read_export
 from tests.exportbuilder.corpus import big_export_posts
 from tests.exportbuilder.meta_json import write_meta_json
 from tests.exportbuilder.spec import SynthMedia, SynthPost

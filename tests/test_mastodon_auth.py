@@ -16,8 +16,8 @@ import pytest
 import responses
 from click.testing import CliRunner
 
-from adapters.mastodon import MastodonAdapter
-from adapters.mastodon_auth import (
+from pindah.adapters.mastodon import MastodonAdapter
+from pindah.adapters.mastodon_auth import (
     KEYRING_SERVICE,
     OOB,
     LoginIO,
@@ -29,7 +29,7 @@ from adapters.mastodon_auth import (
     logout_command,
     server_of,
 )
-from migrator.errors import PindahError
+from pindah.migrator.errors import PindahError
 from tests.mastodon_sim import TOKEN, SimServer
 
 pytestmark = pytest.mark.mastodon

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageCms, ImageOps
 
-from adapters.base import Capabilities
-from migrator import media as pipeline
-from migrator.media import MediaResult, SaveExtras, process_media
-from migrator.model import Media
+from pindah.adapters.contract import Capabilities
+from pindah.migrator import media as pipeline
+from pindah.migrator.media import MediaResult, SaveExtras, process_media
+from pindah.migrator.model import Media
 from tests.exportbuilder.media import mp4_bytes
 
 pillow_heif = pytest.importorskip("pillow_heif")
@@ -168,7 +168,7 @@ def test_a_clean_file_that_fits_is_passed_through_byte_for_byte(tmp_path: Path) 
 
 
 def test_media_read_from_a_real_export_folder_are_processed_too(tmp_path: Path) -> None:
-    from migrator.exportfs import ExportTree
+    from pindah.migrator.exportfs import ExportTree
 
     folder = tmp_path / "export" / "media" / "posts" / "202405"
     folder.mkdir(parents=True)

@@ -56,7 +56,7 @@ def _published(site: Path) -> dict[str, list[str]]:
 
 
 def _expected_ids(export: Path, env: dict[str, str]) -> list[str]:
-    out = subprocess.run([sys.executable, "-m", "migrator.cli", "inspect", str(export), "--posts"],
+    out = subprocess.run([sys.executable, "-m", "pindah.migrator.cli", "inspect", str(export), "--posts"],
                          env=env, capture_output=True, text=True, check=True).stdout
     return [json.loads(line)["id"] for line in out.splitlines()]
 
@@ -68,7 +68,7 @@ def _check_exactly_once(export: Path, site: Path, env: dict[str, str]) -> None:
     for keys in published.values():
         assert len(keys) == len(set(keys))  # no part twice
         assert keys == sorted(keys, key=lambda k: int(k.rsplit("#", 1)[1]))  # parts in order
-    verify = subprocess.run([sys.executable, "-m", "migrator.cli", "verify", "--to", f"folder:{site}"],
+    verify = subprocess.run([sys.executable, "-m", "pindah.migrator.cli", "verify", "--to", f"folder:{site}"],
                             env=env, capture_output=True, text=True)
     assert verify.returncode == 0, verify.stdout + verify.stderr
 

@@ -17,11 +17,11 @@ import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.base import Capabilities, TextCounting
-from migrator import textparse
-from migrator.model import AltOrigin, Media, MediaType, Post, PostKind
-from migrator.planner import PlanOptions, PostPlan, plan_post, plan_posts
-from migrator.textcount import Measure, fit_prefix, split_to_fit, text_length, truncate
+from pindah.adapters.contract import Capabilities, TextCounting
+from pindah.adapters.toolkit import textparse
+from pindah.migrator.model import AltOrigin, Media, MediaType, Post, PostKind
+from pindah.migrator.planner import PlanOptions, PostPlan, plan_post, plan_posts
+from pindah.adapters.toolkit.textcount import Measure, fit_prefix, split_to_fit, text_length, truncate
 
 MP4 = frozenset({"video/mp4"})
 BLUESKY = Capabilities(max_text=300, max_media_per_post=4, mix_images_and_videos=False,

@@ -14,8 +14,8 @@ import pytest
 from PIL import Image, ImageFile
 from rich.console import Console
 
-from migrator import reports
-from migrator.reports import (
+from pindah.migrator import reports
+from pindah.migrator.reports import (
     ReportMedia,
     ReportPart,
     ReportPost,

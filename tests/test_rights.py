@@ -16,14 +16,14 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image, ImageCms
 
-from adapters.base import Capabilities
-from migrator.checkimage import check_image_command, inspect_image
-from migrator.errors import PindahError
-from migrator.imagefit import SaveExtras
-from migrator.model import Media
-from migrator.rights import Rights, ascii_fold, load_rights
-from migrator.rights_setup import rights_for_run, save_rights
-from migrator.stamp import PASSED, REENCODED, Stamp
+from pindah.adapters.contract import Capabilities
+from pindah.migrator.checkimage import check_image_command, inspect_image
+from pindah.migrator.errors import PindahError
+from pindah.migrator.imagefit import SaveExtras
+from pindah.migrator.model import Media
+from pindah.migrator.rights import Rights, ascii_fold, load_rights
+from pindah.migrator.rights_setup import rights_for_run, save_rights
+from pindah.migrator.stamp import PASSED, REENCODED, Stamp
 
 pytestmark = pytest.mark.cara
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from adapters.base import Capabilities, RateBudget
-from migrator import journal as J
-from migrator.errors import RunStopped
-from migrator.journal import Journal
-from migrator.planner import PlanOptions, plan_posts
-from migrator.runner import Runner
-from migrator.sources import read_export
+from pindah.adapters.contract import Capabilities, RateBudget
+from pindah.migrator import journal as J
+from pindah.migrator.errors import RunStopped
+from pindah.migrator.journal import Journal
+from pindah.migrator.planner import PlanOptions, plan_posts
+from pindah.migrator.runner import Runner
+from pindah.migrator.sources import read_export
 from tests.exportbuilder.meta_json import write_meta_json
 from tests.exportbuilder.spec import SynthMedia, SynthPost
 from tests.fake_target import FakeAdapter, Server, permanent, transient
@@ -149,7 +149,7 @@ def test_gps_and_camera_metadata_never_reach_the_target(tmp_path):
 
 
 def test_an_hourly_and_a_daily_budget_of_the_same_name_are_both_kept():
-    from migrator.ratelimit import Pacer
+    from pindah.migrator.ratelimit import Pacer
 
     now = [0.0]
     slept: list[float] = []

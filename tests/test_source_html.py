@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from migrator.errors import InputError
-from migrator.exportfs import ExportTree
-from migrator.model import MediaType, Post, PostKind
-from migrator.sources import read_export
-from migrator.sources.base import ReadContext
-from migrator.sources.html import UTC_NOTE, HtmlReader, parse_time
+from pindah.migrator.errors import InputError
+from pindah.migrator.exportfs import ExportTree
+from pindah.migrator.model import MediaType, Post, PostKind
+from pindah.migrator.sources import read_export
+from pindah.migrator.sources.base import ReadContext
+from pindah.migrator.sources.html import UTC_NOTE, HtmlReader, parse_time
 from tests.exportbuilder.corpus import long_caption, quirky_posts
 from tests.exportbuilder.html import ENTRY_PAGES, VARIANT_DIRS, write_html_export
 from tests.exportbuilder.media import media_bytes

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from migrator import exportfs
-from migrator.errors import InputError
-from migrator.exportfs import ExportTree
-from migrator.model import AltOrigin, MediaType, Post, PostKind, make_post_id
-from migrator.sources import read_export
-from migrator.sources.base import ReadContext
-from migrator.sources.instaloader import InstaloaderReader
+from pindah.migrator import exportfs
+from pindah.migrator.errors import InputError
+from pindah.migrator.exportfs import ExportTree
+from pindah.migrator.model import AltOrigin, MediaType, Post, PostKind, make_post_id
+from pindah.migrator.sources import read_export
+from pindah.migrator.sources.base import ReadContext
+from pindah.migrator.sources.instaloader import InstaloaderReader
 from tests.exportbuilder.container import zip_folder
 from tests.exportbuilder.corpus import long_caption, quirky_posts
 from tests.exportbuilder.instaloader import (

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from migrator.cli import cli
-from migrator.model import PostKind
-from migrator.sources import read_export
+from pindah.migrator.cli import cli
+from pindah.migrator.model import PostKind
+from pindah.migrator.sources import read_export
 from tests.exportbuilder.container import SHAPES, pack_as
 from tests.exportbuilder.corpus import quirky_posts
 from tests.exportbuilder.media_json import SUPPORTED_KINDS, write_media_json

@@ -32,7 +32,7 @@ from bs4.element import (
 from ..errors import InputError
 from ..exportfs import ExportTree
 from ..model import Location, Media, MediaType, Post, PostKind, file_stem, make_post_id
-from ..textparse import clean_text
+from pindah.adapters.toolkit.textparse import clean_text
 from .base import ReadContext, Reader
 
 # Folders holding the metadata pages, newest first. The 2024 `your_instagram_activity/content/`

@@ -37,7 +37,7 @@ from .. import exportfs, sniff
 from ..errors import InputError
 from ..exportfs import ExportTree
 from ..model import AltOrigin, Location, Media, MediaType, Post, PostKind, make_post_id
-from ..textparse import clean_text, is_generated_alt
+from pindah.adapters.toolkit.textparse import clean_text, is_generated_alt
 from .base import ReadContext, Reader
 
 _STEM = re.compile(r"(\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})_UTC")

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 from ..exportfs import ExportTree
 from ..model import Location, Media, MediaType, Post, PostKind, file_stem, make_post_id
-from ..textparse import clean_text
+from pindah.adapters.toolkit.textparse import clean_text
 from .base import ReadContext, Reader, load_json
 from .meta_json import EARLIEST, safe_uri
 

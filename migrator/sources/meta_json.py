@@ -19,7 +19,7 @@ from typing import Any, Iterator
 from ..errors import InputError
 from ..exportfs import ExportTree
 from ..model import Location, Media, MediaType, Post, PostKind, file_stem, make_post_id
-from ..textparse import (
+from pindah.adapters.toolkit.textparse import (
     clean_text,
     fix_strings_outside_objects,
     unmojibake_pairs,

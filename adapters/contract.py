@@ -1,12 +1,15 @@
-"""The contract between the engine and a publishing target.
+"""The contract between the engine and a publishing target; it imports nothing of pindah.
+
+Core (`pindah.migrator`) and adapters (`pindah.adapters.*`) share these value types and error
+classes, and nothing else: that is what keeps the two sides from importing each other.
 
 An adapter *declares* what its target can take (`Capabilities`) and *does* a small set of
 remote operations. Everything else (splitting captions, fitting images, retrying, pacing,
 journaling, resuming) is the engine's job and reads only the capabilities: core code never
 asks "is this Bluesky?".
 
-Adapters are registered in the `pindah.adapters` entry-point group (see pyproject.toml), so a
-new target is one module plus one line. `migrator.targets` loads them.
+Built-in adapters are listed in `pindah.migrator.targets`; third-party ones register in the
+`pindah.adapters.v1` entry-point group.
 """
 
 from __future__ import annotations
@@ -16,10 +19,7 @@ import os
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
-
-if TYPE_CHECKING:
-    from migrator.journal import Journal
+from typing import Any, ClassVar
 
 GIB = 1 << 30
 MIB = 1 << 20
@@ -173,7 +173,7 @@ class Adapter:
     def finish(self) -> None:
         """Called once after a run (also an interrupted one): flush indexes, close sessions."""
 
-    def journal_view(self, journal: "Journal") -> "Journal":
+    def journal_view(self, journal: Any) -> Any:
         """The journal the runner writes through. Targets published by hand (the Cara kit)
         return a view that records nothing as posted until the artist marks it."""
         return journal
@@ -199,3 +199,52 @@ class Adapter:
 
     def delete_post(self, ref: RemoteRef) -> None:
         raise NotImplementedError
+
+
+# -- errors: what an adapter raises, and what the engine does about it ------------------------
+
+class PindahError(Exception):
+    """An error with a message an artist can act on."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def one_line(self) -> str:
+        text = self.message.rstrip(".") + "."
+        if self.hint:
+            hint = self.hint.rstrip(".")
+            text += " " + hint[:1].upper() + hint[1:] + "."
+        return " ".join(text.split())
+
+
+class TargetError(PindahError):
+    """A target (platform) refused or failed an operation: never the export's fault, and
+    resumable, so it exits 3 ("run the same command again"), not 2."""
+
+    exit_code = 3
+
+
+class TransientError(TargetError):
+    """Try again later; `retry_after` (seconds) when the server said how long to wait."""
+
+    def __init__(self, message: str, hint: str | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message, hint)
+        self.retry_after = retry_after
+
+
+class PostFailed(TargetError):
+    """Permanent failure for one post or part; the run goes on with the others."""
+
+
+class RunStopped(TargetError):
+    """Nothing more can be done in this run; `resume_at` (aware datetime) when known."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, hint: str | None = None, resume_at: "datetime | None" = None) -> None:
+        super().__init__(message, hint)
+        self.resume_at = resume_at

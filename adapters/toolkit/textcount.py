@@ -22,7 +22,7 @@ from typing import Protocol
 
 import regex
 
-from adapters.base import TextCounting
+from pindah.adapters.contract import TextCounting
 
 ELLIPSIS = "…"
 
