@@ -193,30 +193,31 @@ def explain(exc: BaseException, name: str, login: str | None, *, secret: str | N
     if _is_rate_limit(exc):
         return PindahError("Instagram is limiting requests from this connection (HTTP 429)",
                            "wait a few hours and run the same command again; what was downloaded is kept")
-    if isinstance(exc, il.ProfileNotExistsException):
-        return PindahError(f"Instagram has no profile named @{name}",
-                           "check the spelling: it is the name after instagram.com/")
-    if isinstance(exc, il.PrivateProfileNotFollowedException):
-        return PindahError(f"@{name} is private and @{login} does not follow it",
-                           "follow it from that account first, or use Meta's 'Download your information' export")
-    if isinstance(exc, il.LoginRequiredException):
-        if login:
-            return PindahError(f"Instagram asked @{login} to log in again while downloading @{name}",
-                               "log in once in a browser, then run the same command again")
-        return PindahError(f"@{name} is private, or Instagram shows it only to logged-in accounts",
-                           "run again with --login YOUR_INSTAGRAM_NAME (an account that can see it)")
-    if isinstance(exc, il.AbortDownloadException):
-        return PindahError(f"Instagram stopped the download ({detail})",
-                           "open Instagram in a browser, answer any security check, wait a few hours, then run again")
-    if isinstance(exc, il.BadResponseException):
-        return PindahError(f"Instagram answered in a way this instaloader does not understand ({detail})",
-                           "update it (pip install -U instaloader) and try again")
-    if _caused_by(exc, requests.ConnectionError):
-        return PindahError("could not reach Instagram",
-                           "check your internet connection and run the same command again; what was downloaded is kept")
-    if isinstance(exc, (il.ConnectionException, requests.RequestException)):
-        return PindahError(f"could not download from Instagram ({detail})",
-                           "check your internet connection and run the same command again; what was downloaded is kept")
+    if isinstance(exc, il.LoginRequiredException) and login:
+        return PindahError(f"Instagram asked @{login} to log in again while downloading @{name}",
+                           "log in once in a browser, then run the same command again")
+    retry = "check your internet connection and run the same command again; what was downloaded is kept"
+    # First match wins: the more specific instaloader exceptions come before their bases.
+    rules: list[tuple[bool, str, str]] = [
+        (isinstance(exc, il.ProfileNotExistsException), f"Instagram has no profile named @{name}",
+         "check the spelling: it is the name after instagram.com/"),
+        (isinstance(exc, il.PrivateProfileNotFollowedException), f"@{name} is private and @{login} does not follow it",
+         "follow it from that account first, or use Meta's 'Download your information' export"),
+        (isinstance(exc, il.LoginRequiredException),
+         f"@{name} is private, or Instagram shows it only to logged-in accounts",
+         "run again with --login YOUR_INSTAGRAM_NAME (an account that can see it)"),
+        (isinstance(exc, il.AbortDownloadException), f"Instagram stopped the download ({detail})",
+         "open Instagram in a browser, answer any security check, wait a few hours, then run again"),
+        (isinstance(exc, il.BadResponseException),
+         f"Instagram answered in a way this instaloader does not understand ({detail})",
+         "update it (pip install -U instaloader) and try again"),
+        (_caused_by(exc, requests.ConnectionError), "could not reach Instagram", retry),
+        (isinstance(exc, (il.ConnectionException, requests.RequestException)),
+         f"could not download from Instagram ({detail})", retry),
+    ]
+    for matches, message, hint in rules:
+        if matches:
+            return PindahError(message, hint)
     return PindahError(f"instaloader could not download @{name} ({detail})",
                        "run the same command again; if it keeps failing, try instaloader itself")
 

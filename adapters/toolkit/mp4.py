@@ -55,6 +55,18 @@ def mp4_info(path: Path, *, max_scan: int = 64 << 20) -> Mp4Info:
     return Mp4Info(seconds, width, height)
 
 
+def _box_header(header: bytes, position: int, end: int) -> tuple[int, bytes, int]:
+    """(length, type, body offset) of the box whose first 8-16 bytes are `header`: a length of 1
+    means a 64-bit size follows, 0 means "to the end of the enclosing box"."""
+    length, kind = struct.unpack(">I4s", header[:8])
+    body = position + 8
+    if length == 1 and len(header) >= 16:
+        length, body = struct.unpack(">Q", header[8:16])[0], position + 16
+    elif length == 0:
+        length = end - position
+    return length, kind, body
+
+
 def _find_box(fh: Any, start: int, end: int, wanted: bytes) -> tuple[int, int] | None:
     position = start
     while position + 8 <= end:
@@ -62,12 +74,7 @@ def _find_box(fh: Any, start: int, end: int, wanted: bytes) -> tuple[int, int] |
         header = fh.read(16)
         if len(header) < 8:
             return None
-        length, kind = struct.unpack(">I4s", header[:8])
-        body = position + 8
-        if length == 1 and len(header) >= 16:
-            length, body = struct.unpack(">Q", header[8:16])[0], position + 16
-        elif length == 0:
-            length = end - position
+        length, kind, body = _box_header(header, position, end)
         if length < 8:
             return None
         if kind == wanted:
@@ -118,12 +125,7 @@ def strip_user_data(path: Path) -> int:
                 while position + 8 <= end and depth < 8:
                     fh.seek(position)
                     header = fh.read(16)
-                    length, kind = struct.unpack(">I4s", header[:8])
-                    body = position + 8
-                    if length == 1 and len(header) >= 16:
-                        length, body = struct.unpack(">Q", header[8:16])[0], position + 16
-                    elif length == 0:
-                        length = end - position
+                    length, kind, body = _box_header(header, position, end)
                     if length < 8 or position + length > end:
                         break
                     if kind in _PRIVATE and depth > 0:  # inside moov/trak/...: never the top level
