@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pindah.adapters.contract import Capabilities  # noqa: E402
 from pindah.migrator.model import Media, Post, PostKind  # noqa: E402
 from pindah.migrator.planner import PlanOptions, plan_posts  # noqa: E402
+from tests.exportbuilder.memory import MemoryTree  # noqa: E402
 
 MP4 = frozenset({"video/mp4"})
 TARGETS = {
@@ -50,20 +51,6 @@ EXTRAS = ("🌊", "🎨", "👩‍🎨", "✨", "👍🏽", "🇮🇩", "café",
           "https://t.co/x")
 
 
-class MemoryTree:
-    """`exists`/`size`/`open` over in-memory bytes, as `Media` asks of an export tree."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-
-    def exists(self, path: str) -> bool:
-        return path in self.files
-
-    def size(self, path: str) -> int:
-        return len(self.files[path])
-
-    def open(self, path: str) -> io.BytesIO:
-        return io.BytesIO(self.files[path])
 
 
 def make_caption(rng: random.Random) -> str:

@@ -7,7 +7,6 @@ code under test can't hide itself.
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -22,6 +21,7 @@ from pindah.adapters.toolkit import textparse
 from pindah.migrator.model import AltOrigin, Media, MediaType, Post, PostKind
 from pindah.migrator.planner import PlanOptions, PostPlan, plan_post, plan_posts
 from pindah.adapters.toolkit.textcount import Measure, fit_prefix, split_to_fit, text_length, truncate
+from tests.exportbuilder.memory import MemoryTree
 
 MP4 = frozenset({"video/mp4"})
 BLUESKY = Capabilities(max_text=300, max_media_per_post=4, mix_images_and_videos=False,
@@ -47,20 +47,6 @@ MPEG4 = b"\x00\x00\x00\x18ftypisom" + bytes(52)
 ARTIST = "👩‍🎨"  # WOMAN ZWJ PALETTE: 1 grapheme, 3 code points, 11 bytes
 
 
-class FakeTree:
-    """The three things `Media` asks of an export tree, over in-memory bytes."""
-
-    def __init__(self, files: dict[str, bytes]) -> None:
-        self.files = files
-
-    def exists(self, path: str) -> bool:
-        return path in self.files
-
-    def size(self, path: str) -> int:
-        return len(self.files[path])
-
-    def open(self, path: str) -> io.BytesIO:
-        return io.BytesIO(self.files[path])
 
 
 def make_post(caption: str = "", kinds: str = "i", *, post_id: str = "p20240707-123000-0123456789",
@@ -68,7 +54,7 @@ def make_post(caption: str = "", kinds: str = "i", *, post_id: str = "p20240707-
               taken_at: datetime = T0) -> Post:
     """`kinds`: one letter per carousel item, "i" image or "v" video, in order."""
     files: dict[str, bytes] = {}
-    tree = FakeTree(files)
+    tree = MemoryTree(files)
     media = []
     for i, kind in enumerate(kinds):
         path = f"media/posts/202407/{i}_n.{'mp4' if kind == 'v' else 'jpg'}"

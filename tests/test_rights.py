@@ -24,6 +24,7 @@ from pindah.migrator.model import Media
 from pindah.migrator.rights import Rights, ascii_fold, load_rights
 from pindah.migrator.rights_setup import rights_for_run, save_rights
 from pindah.migrator.stamp import PASSED, REENCODED, Stamp
+from tests.exportbuilder.memory import MemoryTree
 
 pytestmark = pytest.mark.cara
 
@@ -36,20 +37,6 @@ FULL = {"creator": "Ayu Sékar <&> \"Studio\"", "copyright": "© 2024 Ayu Sékar
         "reservation": "No TDM. Art. 4(3) DSM reserved.", "credit": "Ayu Sékar / Kopi Press"}
 
 
-class Tree:
-    """The three calls `Media` needs from an export, over a dict of bytes."""
-
-    def __init__(self, files: dict[str, bytes]) -> None:
-        self.files = files
-
-    def exists(self, path: str) -> bool:
-        return path in self.files
-
-    def size(self, path: str) -> int:
-        return len(self.files[path])
-
-    def open(self, path: str) -> io.BytesIO:
-        return io.BytesIO(self.files[path])
 
 
 def colour_profile() -> bytes:
@@ -78,7 +65,7 @@ def phone_photo() -> bytes:
 def prepare(data: bytes, accepted: str, tmp_path: Path, rights: Rights, path: str = "media/posts/1.jpg",
             **caps: object):
     limits = Capabilities(image_mime_types=frozenset({accepted}), **caps)  # type: ignore[arg-type]
-    return rights.stamp().prepare(Media(path, Tree({path: data})), limits, tmp_path / "cache")
+    return rights.stamp().prepare(Media(path, MemoryTree({path: data})), limits, tmp_path / "cache")
 
 
 def xmp_fields(packet: bytes) -> dict[str, str]:
