@@ -21,9 +21,7 @@ and prints posts/second for each and pindah's ratio to (b) and (c).
 from __future__ import annotations
 
 import argparse
-import io
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -32,11 +30,11 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.synthetic import painting_jpeg
 from tests.bluesky_pds import LocalPds
 from tests.exportbuilder.meta_json import write_meta_json
 from tests.exportbuilder.spec import SynthMedia, SynthPost
@@ -46,20 +44,8 @@ T0 = 1_546_300_800  # 2019-01-01
 
 
 def photo(seed: int) -> bytes:
-    """A 1080×1350 stand-in for an Instagram photo: gradients, shapes and grain (~200-300 kB)."""
-    rng = random.Random(seed)
-    size = (1080, 1350)
-    light = Image.linear_gradient("L").rotate(rng.randrange(360)).resize(size)
-    img = Image.merge("RGB", (light, light.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
-                              Image.radial_gradient("L").resize(size)))
-    draw = ImageDraw.Draw(img)
-    for _ in range(25):
-        x, y, r = rng.randrange(size[0]), rng.randrange(size[1]), rng.randrange(20, 200)
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(rng.randrange(256) for _ in range(3)))
-    img = Image.blend(img, Image.merge("RGB", [Image.effect_noise(size, 30)] * 3), 0.2)
-    out = io.BytesIO()
-    img.save(out, "JPEG", quality=88)
-    return out.getvalue()
+    """A 1080×1350 stand-in for an Instagram photo."""
+    return painting_jpeg(seed, (1080, 1350))
 
 
 def build_export(root: Path, posts: int, images: int) -> None:

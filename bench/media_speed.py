@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.synthetic import painting  # noqa: E402
 from pindah.adapters.contract import Capabilities  # noqa: E402
 from pindah.migrator import media as pipeline  # noqa: E402
 from pindah.migrator.exportfs import ExportTree  # noqa: E402
@@ -37,30 +37,12 @@ TARGET = Capabilities(image_max_bytes=1_000_000, image_max_side=2000,
                       image_mime_types=frozenset({"image/jpeg", "image/png"}))
 
 
-def make_photo(seed: int) -> Image.Image:
-    """A stand-in for a photographed painting: smooth light, soft-edged shapes, film-like grain
-    (coarse enough to survive a 2.5× downscale, as real texture does)."""
-    rng = random.Random(seed)
-    small = (SIZE[0] // 4, SIZE[1] // 4)
-    light = Image.linear_gradient("L").rotate(rng.randrange(360)).resize(small)
-    base = Image.merge("RGB", (light, light.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
-                               Image.radial_gradient("L").resize(small)))
-    draw = ImageDraw.Draw(base)
-    for _ in range(60):
-        x, y, r = rng.randrange(small[0]), rng.randrange(small[1]), rng.randrange(10, 150)
-        colour = tuple(rng.randrange(256) for _ in range(3))
-        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)((x - r, y - r, x + r, y + r), fill=colour)
-    base = base.resize(SIZE, Image.Resampling.BICUBIC)
-    grain = Image.merge("RGB", [Image.effect_noise((SIZE[0] // 2, SIZE[1] // 2), 40 + 4 * (seed % 5))
-                                .resize(SIZE, Image.Resampling.BILINEAR) for _ in range(3)])
-    return Image.blend(base, grain, 0.45)
-
 
 def generate(folder: Path, count: int) -> list[Path]:
     paths = []
     for i in range(count):
         path = folder / f"photo_{i:02d}.jpg"
-        make_photo(i).save(path, "JPEG", quality=92)
+        painting(i, SIZE).save(path, "JPEG", quality=92)
         paths.append(path)
     return paths
 

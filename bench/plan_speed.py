@@ -18,7 +18,6 @@ doesn't skew them; wall time beside it), and pindah's time as a multiple of the 
 from __future__ import annotations
 
 import argparse
-import io
 import random
 import sys
 import textwrap
