@@ -169,11 +169,15 @@ def _one_target(config: dict[str, Any], exp: Any, spec: str, selection: Selectio
     if outcome.posted and adapter.manual:
         out.print(f"[green]Prepared {len(outcome.posted)} post(s) in the kit at {name}[/]: publish them "
                   "by hand, then record each with [bold]pindah mark-posted[/].")
+    elif outcome.found:
+        # Reconciliation found these on the target (a lost journal): recorded, not published now.
+        out.print(f"[green]{len(outcome.found)} post(s) already on {name}, found and recorded; "
+                  f"{len(outcome.posted)} new.[/]")
     elif outcome.posted:
         out.print(f"[green]Published {len(outcome.posted)} post(s) to {name}.[/]")
     failed_before = sum(1 for p in report.posts if p.state == "failed" and p.post_id not in outcome.failed)
-    if not outcome.posted and not outcome.failed and not failed_before and not outcome.stopped \
-            and not outcome.interrupted:
+    if not outcome.posted and not outcome.found and not outcome.failed and not failed_before \
+            and not outcome.stopped and not outcome.interrupted:
         out.print(f"Nothing new to migrate: all {outcome.already} post(s) are already on {name}.")
     if adapter.where():
         out.print(f"Open: {adapter.where()}")

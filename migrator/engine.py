@@ -101,6 +101,10 @@ def migrate(export: Export, adapter: Adapter, plans: list[PostPlan], *, progress
         journal.set_meta("resume_at", resume.isoformat() if resume else "")  # shown by `pindah status`
         states = _journal_states(journal, plans)
     report = build_report(export, adapter, plans, outcome.media_results, states, dry_run=False)
+    found = set(outcome.found)
+    for post in report.posts:
+        post.found = post.post_id in found
+    report.new_posts, report.found_posts = len(outcome.posted), len(outcome.found)
     return outcome, report
 
 
@@ -112,7 +116,8 @@ def dry_run(export: Export, adapter: Adapter, plans: list[PostPlan], *,
     states = _read_states(journal_path(adapter, export))
     (progress or _Quiet()).start(len(plans), sum(len(p.post.media) for p in plans))
     for plan in plans:
-        done = states.get(plan.post.id, (None, None))[0] in (J.POSTED, J.SKIPPED)
+        known = states.get(plan.post.id)
+        done = known is not None and known.state in (J.POSTED, J.SKIPPED)
         if not plan.skipped and not done:
             for part in plan.parts:
                 for mi in part.media:
@@ -128,27 +133,45 @@ class _Quiet:
     def note(self, text: str) -> None: ...
 
 
-def _journal_states(journal: Journal, plans: list[PostPlan]) -> dict[str, tuple[str, str | None, list[J.PartRow]]]:
+@dataclass
+class Known:
+    """What the journal knows of one post: its state, why, its parts, and the files left out
+    while preparing them (kept, so a re-run reports the same files left out as the first run)."""
+
+    state: str
+    reason: str | None
+    parts: list[J.PartRow]
+    left_out: dict[int, str]
+
+
+def _journal_states(journal: Journal, plans: list[PostPlan]) -> dict[str, Known]:
     out = {}
     for plan in plans:
         row = journal.post(plan.post.id)
         if row:
-            out[plan.post.id] = (row.state, row.reason, journal.parts(plan.post.id))
+            left_out = {m.idx: m.reason or "could not be prepared"
+                        for m in journal.media(plan.post.id) if m.state == J.SKIPPED}
+            out[plan.post.id] = Known(row.state, row.reason, journal.parts(plan.post.id), left_out)
     return out
 
 
-def _read_states(path: Path) -> dict[str, tuple[str, str | None, list[J.PartRow]]]:
+def _read_states(path: Path) -> dict[str, Known]:
     if not path.exists():
         return {}
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             rows = db.execute("SELECT post_id, state, reason FROM posts").fetchall()
+            skipped = db.execute("SELECT post_id, idx, reason FROM media WHERE state=?", (J.SKIPPED,)).fetchall()
         finally:
             db.close()
     except sqlite3.Error:
         return {}
-    return {r[0]: (r[1], r[2], []) for r in rows}
+    out = {r[0]: Known(r[1], r[2], [], {}) for r in rows}
+    for post_id, idx, reason in skipped:
+        if post_id in out:
+            out[post_id].left_out[idx] = reason or "could not be prepared"
+    return out
 
 
 _STATE_WORDS = {J.POSTED: "published", J.FAILED: "failed", J.SKIPPED: "skipped", J.PLANNED: "pending"}
@@ -156,13 +179,16 @@ _STATE_WORDS = {J.POSTED: "published", J.FAILED: "failed", J.SKIPPED: "skipped",
 
 def build_report(export: Export, adapter: Adapter, plans: list[PostPlan],
                  media_results: dict[tuple[str, int], MediaResult],
-                 states: dict[str, tuple[str, str | None, list[J.PartRow]]], *, dry_run: bool) -> RunReport:
+                 states: dict[str, Known], *, dry_run: bool) -> RunReport:
     posts: list[ReportPost] = []
     thumbs = 0
     counts = {"media": 0, "posts": 0}
     for plan in plans:
         post = plan.post
-        state, reason, part_rows = states.get(post.id, (None, None, []))
+        known = states.get(post.id)
+        state, reason = (known.state, known.reason) if known else (None, None)
+        part_rows = known.parts if known else []
+        left_out = known.left_out if known else {}
         if plan.skipped:
             word, reason = "skipped", plan.skipped
         elif state is None or (dry_run and state == J.PLANNED):
@@ -191,7 +217,8 @@ def build_report(export: Export, adapter: Adapter, plans: list[PostPlan],
             media.append(ReportMedia(
                 source_path=item.path, mime=item.mime, width=item.width, height=item.height,
                 actions=list(result.actions) if result else [],
-                skipped=dropped.get(mi) or (result.skipped if result else None), thumbnail=thumb))
+                skipped=dropped.get(mi) or (result.skipped if result else None) or left_out.get(mi),
+                thumbnail=thumb))
         posts.append(ReportPost(post_id=post.id, kind=post.kind.value, taken_at=iso_utc(post.taken_at),
                                 caption=post.caption, state=word, reason=reason, notes=list(plan.notes),
                                 parts=parts, media=media))

@@ -85,6 +85,8 @@ class ReportPost:
     notes: list[str]
     parts: list[ReportPart]
     media: list[ReportMedia]
+    # Published, but not by this run: found already on the target and recorded (a lost journal).
+    found: bool = False
 
     @property
     def changed(self) -> bool:
@@ -119,6 +121,10 @@ class RunReport:
     eta_text: str | None
     budgets: list[str]
     warnings: list[str]
+    # What this run did (run reports only; None in a dry run): posts it created something
+    # for, and posts it found already on the target and recorded without posting them again.
+    new_posts: int | None = None
+    found_posts: int | None = None
 
     @property
     def totals(self) -> Totals:
@@ -224,7 +230,7 @@ def report_from_json(text: str) -> RunReport:
     data = json.loads(text)
 
     def pick(cls: type, raw: dict[str, Any]) -> dict[str, Any]:
-        return {f.name: raw[f.name] for f in fields(cls)}
+        return {f.name: raw[f.name] for f in fields(cls) if f.name in raw}  # older reports lack new keys
 
     posts = []
     for raw in data["posts"]:
@@ -250,6 +256,9 @@ def render_text(report: RunReport, console: Console) -> None:
     console.print(head)
     states = [f"{n} {s}" for s, n in _ordered_states(t.by_state)]
     console.print(Text(f"Posts: {t.posts}" + (f" ({', '.join(states)})" if states else "")))
+    if report.found_posts:
+        console.print(Text(f"This run: {report.found_posts} already on the target, found and recorded; "
+                           f"{report.new_posts or 0} new"))
     changes = [f"{n} {w}" for n, w in ((t.converted, "converted"), (t.resized, "resized"), (t.skipped, "left out")) if n]
     files = "1 image or video" if t.media == 1 else f"{t.media} images and videos"
     console.print(Text(f"In {_plural(t.parts, 'part')} with {files}" + (f" ({', '.join(changes)})" if changes else "")))

@@ -38,6 +38,11 @@ T = TypeVar("T")
 
 # After this many posts in a row fail for transient reasons, the target is down: stop.
 MAX_TRANSIENT_POSTS_IN_A_ROW = 3
+# Posts the journal has never seen are first looked for on the target (a lost or deleted
+# journal leaves them there): until this many in a row are not found. A first run pays this
+# many lookups, a run after a lost journal finds and records what is there instead of
+# claiming to publish it.
+PROBE_MISSES_TO_STOP = 3
 
 
 class Progress(Protocol):
@@ -54,7 +59,10 @@ class NoProgress:
 
 @dataclass
 class RunOutcome:
-    posted: list[str] = field(default_factory=list)  # post ids published in this run
+    posted: list[str] = field(default_factory=list)  # post ids this run created something for
+    # Post ids already on the target that this run found and recorded, creating nothing
+    # (a journal lost or deleted after an earlier run; a crash after the last part landed).
+    found: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # post id -> reason (this run)
     skipped: dict[str, str] = field(default_factory=dict)
     already: int = 0  # posts done before this run
@@ -78,12 +86,17 @@ class Runner:
         self.max_attempts = max_attempts
         self.sleep = sleep
         self.clock = clock
+        self._probe_misses = 0  # posts new to the journal, not found on the target, in a row
+        self._new_to_journal: set[str] = set()
         self.pacer = Pacer(adapter.caps.rate_budgets, self.journal, clock=clock, sleep=sleep, max_wait=max_wait,
                            on_wait=lambda s, why: self.progress.note(f"waiting {s:.0f} s for the target's limit ({why})"))
 
     # -- the run ---------------------------------------------------------------------------
     def run(self, plans: list[PostPlan]) -> RunOutcome:
         outcome = RunOutcome()
+        # Manual targets (the Cara kit) hold nothing pindah published: nothing to look for.
+        if not self.adapter.manual:
+            self._new_to_journal = {p.post.id for p in plans if self.journal.post(p.post.id) is None}
         self.journal.record_plans(plans)
         self.progress.start(len(plans), sum(len(p.post.media) for p in plans))
         transient_in_a_row = 0
@@ -113,7 +126,7 @@ class Runner:
                 outcome.skipped[post.id] = row.reason or "skipped"
             return row.state if row else "unknown"
         try:
-            self._publish(plan, outcome)
+            created = self._publish(plan, outcome)
         except PostFailed as exc:
             self.journal.post_state(post.id, J.FAILED, exc.one_line())
             outcome.failed[post.id] = exc.one_line()
@@ -124,16 +137,18 @@ class Runner:
             outcome.failed[post.id] = reason
             return "transient"
         self.journal.post_state(post.id, J.POSTED)
-        outcome.posted.append(post.id)
+        (outcome.posted if created else outcome.found).append(post.id)
         return J.POSTED
 
-    def _publish(self, plan: PostPlan, outcome: RunOutcome) -> None:
+    def _publish(self, plan: PostPlan, outcome: RunOutcome) -> bool:
+        """Publish what is left of one post; True if this run created anything on the target."""
         post = plan.post
         media_rows = {m.idx: m for m in self.journal.media(post.id)}
         refs: dict[int, RemoteRef] = {}
         parts = self.journal.parts(post.id)
         last: RemoteRef | None = None  # the latest part created: a reply's parent if its own was left out
         captions = {p.index: p.caption for p in plan.parts}  # each part's slice of the caption
+        created = False
         for part in parts:
             if part.state == J.POSTED and part.remote is not None:
                 refs[part.idx] = last = part.remote
@@ -157,7 +172,17 @@ class Runner:
                 reply_to=(refs.get(part.reply_to) or last) if part.reply_to is not None else None,
                 root=first if part.reply_to is not None else None,
                 post_id=post.id, part_index=part.idx, part_count=len(parts))
-            refs[part.idx] = last = self._create(request, unknown_outcome=part.state == J.POSTING)
+            look_first = part.state == J.POSTING or self._probing(post.id)
+            ref, found = self._create(request, look_first=look_first)
+            if look_first and part.state != J.POSTING:
+                self._probe_misses = 0 if found else self._probe_misses + 1
+            created = created or not found
+            refs[part.idx] = last = ref
+        return created
+
+    def _probing(self, post_id: str) -> bool:
+        """Should a part of this post be looked for on the target before it is created?"""
+        return post_id in self._new_to_journal and self._probe_misses < PROBE_MISSES_TO_STOP
 
     def _media(self, plan: PostPlan, mi: int, row: J.MediaRow, key: str,
                outcome: RunOutcome) -> tuple[RemoteRef, str | None] | None:
@@ -190,14 +215,19 @@ class Runner:
         self.journal.media_uploaded(post.id, mi, ref, at=self.clock())
         return ref, prepared.alt_text
 
-    def _create(self, request: PostRequest, *, unknown_outcome: bool) -> RemoteRef:
-        """Create one part exactly once, even across crashes and retried timeouts."""
-        first = [not unknown_outcome]
+    def _create(self, request: PostRequest, *, look_first: bool) -> tuple[RemoteRef, bool]:
+        """Create one part exactly once, even across crashes and retried timeouts.
+
+        Returns the part's reference and whether it was found already there (True) rather
+        than created by this call (False): the artist is told which, never "published" for both."""
+        first = [not look_first]
+        found_there = [False]
 
         def attempt() -> RemoteRef:
             if not first[0]:
-                found = self.adapter.find_post(request)  # an earlier attempt may have landed
+                found = self._find(request)  # an earlier attempt (or run) may have landed
                 if found is not None:
+                    found_there[0] = True
                     return found
             first[0] = False
             self.pacer.acquire("posts")
@@ -210,7 +240,13 @@ class Runner:
             self.journal.part_failed(request.post_id, request.part_index, exc.one_line())
             raise
         self.journal.part_posted(request.post_id, request.part_index, ref)
-        return ref
+        return ref, found_there[0]
+
+    def _find(self, request: PostRequest) -> RemoteRef | None:
+        try:
+            return self.adapter.find_post(request)
+        except NotImplementedError:  # a third-party target that cannot look: create, as before
+            return None
 
     def _call(self, operation: Callable[[], T]) -> T:
         return call_with_retries(operation, self.pacer, sleep=self.sleep, attempts=self.max_attempts)

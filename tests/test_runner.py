@@ -199,3 +199,15 @@ def test_an_upload_older_than_the_servers_unattached_media_lifetime_is_uploaded_
     again = [c for c in server.calls if c.startswith("upload")][len(uploads):]
     assert sorted(again) == sorted(uploads)  # every file sent again, none reused
     assert len(server.posts) == 5
+
+
+def test_after_the_journal_is_lost_the_posts_already_there_are_found_and_recorded_not_created(tmp_path):
+    server = Server()
+    first, _ = _run(tmp_path, server)
+    assert len(first.posted) == 5 and first.found == []
+    assert sum(c.startswith("find") for c in server.calls) <= 3  # a first run looks only a few times
+    (tmp_path / "state" / "journal.sqlite").unlink()
+    created_before = sum(c.startswith("create") for c in server.calls)
+    again, counts = _run(tmp_path, server)
+    assert again.posted == [] and len(again.found) == 5 and counts == {J.POSTED: 5}
+    assert sum(c.startswith("create") for c in server.calls) == created_before

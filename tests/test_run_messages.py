@@ -1,0 +1,91 @@
+"""What `pindah migrate` tells the artist says what happened, and the same thing on every run.
+
+Runs the real command in-process against the folder target and reads its output and the site.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from pindah.migrator.cli import cli
+from pindah.migrator.engine import journals_for
+from tests.exportbuilder.media import image_bytes
+from tests.exportbuilder.meta_json import write_meta_json
+from tests.exportbuilder.spec import SynthMedia, SynthPost
+
+T0 = 1_620_000_000
+DAY = 86400
+
+
+@pytest.fixture(autouse=True)
+def _places(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PINDAH_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("PINDAH_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("COLUMNS", "500")  # long temporary paths stay on one line
+    (tmp_path / "config.toml").write_text("", encoding="utf-8")  # not the developer's own settings
+    monkeypatch.setenv("PINDAH_CONFIG", str(tmp_path / "config.toml"))
+
+
+def pindah(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+def said(result: Result) -> str:
+    return " ".join(result.output.split())
+
+
+CORRUPT = b"\xff\xd8\xff\xe0 not really a JPEG"
+
+
+def export(tmp_path: Path, posts: list[SynthPost], corrupt: set[tuple[int, int]] = frozenset()) -> Path:
+    """A Meta JSON export; (post taken_at, media index) pairs in `corrupt` get unreadable bytes."""
+    def content(post: SynthPost, index: int, media: SynthMedia) -> bytes:
+        if (post.taken_at, index) in corrupt:
+            return CORRUPT
+        return image_bytes(media.fmt, 40, 30, ((index * 53 + post.taken_at // DAY) % 256, 90, 160))
+
+    root = tmp_path / "export"
+    write_meta_json(root, posts, media_content=content)
+    return root
+
+
+def site_posts(site: Path) -> list[dict]:
+    return json.loads((site / "posts.json").read_text(encoding="utf-8"))["posts"]
+
+
+def test_after_the_journal_is_lost_a_rerun_says_the_posts_were_found_not_published(tmp_path):
+    posts = [SynthPost(T0 + i * DAY, f"Study {i} #ink", [SynthMedia()]) for i in range(6)]
+    root, site = export(tmp_path, posts), tmp_path / "site"
+    first = pindah("migrate", str(root), "--to", f"folder:{site}")
+    assert first.exit_code == 0, first.output
+    assert "Published 6 post(s)" in said(first)
+    for journal in journals_for("folder"):
+        journal.unlink()  # the artist deleted pindah's state folder, or moved to a new computer
+    again = pindah("migrate", str(root), "--to", f"folder:{site}")
+    assert again.exit_code == 0, again.output
+    assert f"6 post(s) already on folder:{site}, found and recorded; 0 new." in said(again)
+    assert "This run: 6 already on the target, found and recorded; 0 new" in said(again)
+    assert "Published" not in again.output
+    assert len(site_posts(site)) == 6  # and nothing doubled
+    third = pindah("migrate", str(root), "--to", f"folder:{site}")
+    assert "Nothing new to migrate: all 6 post(s) are already on" in said(third)
+
+
+def test_a_rerun_reports_the_same_files_left_out_as_the_first_run(tmp_path):
+    # Post 1: three pictures, one missing from the export (known when planning) and one that
+    # cannot be read (known only when it is prepared, during the first run).
+    posts = [SynthPost(T0, "Whole post #ink", [SynthMedia()]),
+             SynthPost(T0 + DAY, "Triptych #ink", [SynthMedia(), SynthMedia(missing=True), SynthMedia()])]
+    root, site = export(tmp_path, posts, corrupt={(T0 + DAY, 2)}), tmp_path / "site"
+    first = pindah("migrate", str(root), "--to", f"folder:{site}", "--json", str(tmp_path / "first.json"))
+    again = pindah("migrate", str(root), "--to", f"folder:{site}", "--json", str(tmp_path / "again.json"))
+    plan = pindah("plan", str(root), "--to", f"folder:{site}")
+    for result in (first, again, plan):
+        assert result.exit_code == 0, result.output
+        assert "(2 left out)" in said(result), result.output
+    reports = [json.loads((tmp_path / name).read_text()) for name in ("first.json", "again.json")]
+    assert [r["totals"]["skipped"] for r in reports] == [2, 2]
