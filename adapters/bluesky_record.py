@@ -22,7 +22,6 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-import grapheme
 import regex
 
 from pindah.adapters.toolkit import textparse
@@ -97,7 +96,7 @@ def detect_facets(text: str) -> list[dict[str, Any]]:
     for match in textparse._HASHTAG.finditer(text):  # Instagram's own idea of a hashtag
         start, end = match.start(), match.end()
         tag = match.group(1)
-        if _overlaps(taken, start, end) or grapheme.length(tag) > MAX_TAG_GRAPHEMES \
+        if _overlaps(taken, start, end) or len(regex.findall(r"\X", tag)) > MAX_TAG_GRAPHEMES \
                 or len(tag.encode("utf-8")) > MAX_TAG_BYTES:
             continue  # inside a link, or longer than Bluesky takes: left as plain text
         taken.append((start, end))

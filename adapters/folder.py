@@ -36,7 +36,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import grapheme
 import regex
 from PIL import Image, ImageOps
 
@@ -651,8 +650,8 @@ def short(text: str, limit: int) -> str:
     flat = " ".join(text.split())
     if len(flat) <= limit:
         return flat  # never more graphemes than code points: no need to segment
-    head = grapheme.slice(flat, 0, limit)  # walks only the first `limit` graphemes
-    return flat if head == flat else grapheme.slice(head, 0, limit - 1).rstrip() + "…"
+    head = regex.match(rf"\X{{0,{limit}}}", flat).group()  # walks only the first `limit` graphemes
+    return flat if head == flat else regex.match(rf"\X{{0,{limit - 1}}}", head).group().rstrip() + "…"
 
 
 def human_date(moment: datetime, *, year: bool = True) -> str:

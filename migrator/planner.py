@@ -11,9 +11,9 @@ Decisions, in the order an artist would ask about them:
   the way the target counts (`textcount`), part markers " (1/3)" and the date line included.
   The caption is never repeated: parts after it runs out carry only media and their marker.
 * Carousels larger than the target allows become a thread too, media in carousel order.
-  Where images and videos can't share a post, images keep their order and fill posts, and each
-  video gets its own reply right after the post holding the image before it (a carousel that
-  opens with a video keeps it first, as its cover).
+  Where images and videos can't share a post, the carousel is cut into consecutive runs of one
+  kind, each filling posts of its own: the thread keeps Instagram's order exactly (a carousel
+  that opens with a video keeps it first, as its cover).
 * On a target without threads, the caption is shortened with "…" and the files that don't fit
   in one post are left out, each with its reason. Never silently.
 * The original date is kept by backdating where the target can; elsewhere a short date line
@@ -176,26 +176,17 @@ def _thread_groups(post: Post, kept: list[int], caps: Capabilities, plan: PostPl
                 videos = 0
             videos += is_video[i]
     else:
-        images = [i for i in kept if not is_video[i]]
-        image_groups = [images[k:k + per_post] for k in range(0, len(images), per_post)]
-        # A video follows the post holding the image before it; leading videos come first.
-        after: dict[int, list[int]] = {}
-        seen_images = 0
+        # Consecutive runs of one kind, each filling posts of its own, so the thread shows the
+        # carousel in Instagram's order: image, video, image stays image, video, image.
         for i in kept:
-            if is_video[i]:
-                after.setdefault(-1 if seen_images == 0 else (seen_images - 1) // per_post, []).append(i)
+            room = videos_per_post if is_video[i] else per_post
+            if groups and is_video[groups[-1][0]] == is_video[i] and len(groups[-1]) < room:
+                groups[-1].append(i)
             else:
-                seen_images += 1
-        for anchor in range(-1, len(image_groups)):
-            if anchor >= 0:
-                groups.append(image_groups[anchor])
-            run = after.get(anchor, [])
-            groups.extend(run[k:k + videos_per_post] for k in range(0, len(run), videos_per_post))
-        if images and len(groups) > len(image_groups):
-            moved = len(groups) - len(image_groups)
-            plan.notes.append(("video moved to its own reply" if moved == 1 else
-                               f"videos moved to {moved} replies of their own")
-                              + ": this platform doesn't mix images and videos in one post")
+                groups.append([i])
+        if len({is_video[i] for i in kept}) > 1:
+            plan.notes.append("images and videos in separate posts, in Instagram's order: "
+                              "this platform doesn't mix them in one post")
     if len(groups) > 1:
         plan.notes.append(f"{_describe(post, kept)} → {len(groups)} posts "
                           f"(this platform takes {per_post} per post)")
