@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any
@@ -69,6 +70,42 @@ class Location:
         return {"name": self.name, "latitude": self.latitude, "longitude": self.longitude}
 
 
+SUBTITLE_FORMATS = ("srt", "vtt")
+
+
+@dataclass(frozen=True, slots=True)
+class Subtitle:
+    """A subtitle file Instagram keeps beside a video (2024 on): text, never media of its own."""
+
+    path: str  # export-relative POSIX path
+    format: str  # "srt" | "vtt"
+    language: str | None = None  # BCP 47 tag when the export says it, else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "format": self.format, "language": self.language}
+
+
+def subtitle_format(path: str) -> str | None:
+    """`srt` / `vtt` when `path` names a subtitle file, else None."""
+    stem, dot, ext = path.rsplit("/", 1)[-1].rpartition(".")
+    return ext.lower() if dot and stem and ext.lower() in SUBTITLE_FORMATS else None
+
+
+# `clip.en.srt`, `clip_pt-BR.vtt`: a language tag right before the extension. Instagram's own
+# names (`..._n_17874424560169856.srt`) carry none, and then the language stays unknown.
+_SUBTITLE_LANGUAGE = re.compile(r"[._-]([a-z]{2,3}(?:[-_][A-Za-z]{2,4})?)\.(?:srt|vtt)$", re.IGNORECASE)
+
+
+def make_subtitle(path: str) -> Subtitle | None:
+    """The `Subtitle` for an export path, or None when the path is not a subtitle file."""
+    fmt = subtitle_format(path)
+    if fmt is None:
+        return None
+    m = _SUBTITLE_LANGUAGE.search(path.rsplit("/", 1)[-1])
+    language = m.group(1).replace("_", "-") if m and not m.group(1).isdigit() else None
+    return Subtitle(path, fmt, language)
+
+
 @dataclass(eq=False, slots=True)
 class Media:
     """One image or video of a post, addressed by its path inside the export."""
@@ -79,6 +116,7 @@ class Media:
     alt_text: str | None = None
     alt_origin: AltOrigin | None = None
     thumbnail_path: str | None = None  # instaloader keeps a cover image beside each video
+    subtitles: tuple[Subtitle, ...] = ()  # a video's subtitle files (never counted as media)
     _mime: object = field(default=_UNKNOWN, repr=False)
     _size_px: tuple[int | None, int | None] | None = field(default=None, repr=False)
     _sha256: str | None = field(default=None, repr=False)
@@ -143,6 +181,7 @@ class Media:
             "height": self.height,
             "alt_text": self.alt_text,
             "missing": self.missing,
+            **({"subtitles": [s.as_dict() for s in self.subtitles]} if self.subtitles else {}),
         }
 
 
@@ -159,7 +198,7 @@ class Post:
     location: Location | None = None
     tagged_users: tuple[str, ...] = ()
     source_file: str | None = None  # export-relative metadata file, for messages
-    time_precision: str = "second"  # HTML exports only know the minute
+    time_precision: str = "second"  # HTML exports only know the minute; "month" when guessed
     hashtags: tuple[str, ...] = field(init=False)
     mentions: tuple[str, ...] = field(init=False)
 

@@ -310,7 +310,7 @@ def test_the_2022_time_format_and_its_variants_are_read(tmp_path: Path) -> None:
     ("September 3, 2021 18:30", "2021-09-03 18:30"),
     ("Feb 30, 2021 3:07 PM", None),
     ("Aug 17, 2025 13:23 pm", None),
-    ("17 août 2025 11:23", None),
+    ("17 août 2025 11:23", "2025-08-17 11:23"),
 ])
 def test_parse_time_reads_meta_date_lines(text: str, expected: str | None) -> None:
     moment = parse_time(text)
@@ -327,23 +327,38 @@ def test_a_post_without_media_is_skipped_with_a_problem(tmp_path: Path) -> None:
     assert "your_instagram_activity/media/posts_1.html post 1: has no photo or video; skipped" in map(str, ctx.problems)
 
 
-def test_a_post_whose_date_cannot_be_read_is_skipped_naming_the_page(tmp_path: Path) -> None:
-    photos = tuple(f"media/posts/202508/{i}.jpg" for i in range(3))
-    hand_page(tmp_path, box(img(photos[0]), "Feb 30, 2025 11:23 am") + box(img(photos[1]), "17 août 2025 11:23")
+def test_a_post_whose_date_cannot_be_read_stays_in_dated_from_its_media_folder_and_flagged(tmp_path: Path) -> None:
+    photos = ("media/posts/202508/0.jpg", "media/posts/201407/1.jpg", "media/posts/202508/2.jpg")
+    hand_page(tmp_path, box(img(photos[0]), "Feb 30, 2025 11:23 am") + box(img(photos[1]), "Mitte Juli 2014 um 10:15")
               + box(img(photos[2])), media=photos)
     got, ctx = read_posts(tmp_path)
-    assert [p.media[0].path for p in got] == [photos[2]]
+    assert [(p.media[0].path, p.taken_at.strftime("%Y-%m-%d %H:%M"), p.time_precision) for p in got] == [
+        (photos[0], "2025-08-01 00:00", "month"), (photos[1], "2014-07-01 00:00", "month"),
+        (photos[2], "2025-08-17 11:23", "minute")]
     problems = [str(p) for p in ctx.problems if p.where != "export"]
     page = "your_instagram_activity/media/posts_1.html"
     assert problems == [
-        f"{page} post 1: has a date pindah cannot read ('Feb 30, 2025 11:23 am'); skipped",
-        f"{page} post 2: has a date pindah cannot read ('17 août 2025 11:23'); skipped",
+        f"{page} post 1: has a date pindah cannot read ('Feb 30, 2025 11:23 am'); "
+        "dated 2025-08 (first of the month) from its media folder",
+        f"{page} post 2: has a date pindah cannot read ('Mitte Juli 2014 um 10:15'); "
+        "dated 2014-07 (first of the month) from its media folder",
     ]
+    assert ctx.skipped == []
 
 
-def test_media_outside_any_readable_post_are_reported_not_silently_lost(tmp_path: Path) -> None:
+def test_a_post_with_neither_a_readable_date_nor_a_month_folder_is_skipped_with_its_reason(tmp_path: Path) -> None:
+    photo = "media/posts/misc/1.jpg"
+    hand_page(tmp_path, box(img(photo), "Feb 30, 2025 11:23 am"), media=(photo,))
+    got, ctx = read_posts(tmp_path)
+    assert got == []
+    assert [str(p) for p in ctx.skipped] == [
+        "your_instagram_activity/media/posts_1.html post 1: has a date pindah cannot read ('Feb 30, 2025 11:23 am'), "
+        "and no YYYYMM media folder to date it by; skipped"]
+
+
+def test_media_outside_any_post_box_are_reported_not_silently_lost(tmp_path: Path) -> None:
     photo = "media/posts/202508/1.jpg"
-    hand_page(tmp_path, f'<div><div>{img(photo)}</div><div>17 août 2025 11:23</div></div>', media=(photo,))
+    hand_page(tmp_path, f'<div><div>{img(photo)}</div><div>vor drei Tagen</div></div>', media=(photo,))
     got, ctx = read_posts(tmp_path)
     assert got == []
     assert [str(p) for p in ctx.problems] == [
@@ -351,12 +366,14 @@ def test_media_outside_any_readable_post_are_reported_not_silently_lost(tmp_path
         "with a date pindah can read; they are left out"]
 
 
-def test_a_cut_off_page_keeps_its_complete_posts_and_says_it_is_cut_off(tmp_path: Path) -> None:
+def test_a_cut_off_page_keeps_its_posts_and_says_it_is_cut_off(tmp_path: Path) -> None:
     photos = ("media/posts/202508/1.jpg", "media/posts/202508/2.jpg")
     hand_page(tmp_path, box(img(photos[0])) + box(img(photos[1]), "Aug 17, 2025 11:30 am")[:-40], media=photos, tail="")
     got, ctx = read_posts(tmp_path)
-    assert [p.media[0].path for p in got] == [photos[0]]
+    # The cut went through the second post's date line: it stays, dated from its folder, flagged.
+    assert [(p.media[0].path, p.time_precision) for p in got] == [(photos[0], "minute"), (photos[1], "month")]
     assert any("cut off" in p.what for p in ctx.problems)
+    assert any(p.where.endswith("post 2") and "media folder" in p.what for p in ctx.problems)
 
 
 # -- fatal problems -----------------------------------------------------------------------------

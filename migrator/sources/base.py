@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import timezone, tzinfo
 from typing import Any, Callable, ClassVar, Iterator
 
 from ..errors import InputError
@@ -37,9 +38,16 @@ class ReadContext:
     files_read: list[str] = field(default_factory=list)
     # kinds present in the export but not asked for -> where they are (for the summary hint)
     not_included: dict[PostKind, list[str]] = field(default_factory=dict)
+    html_timezone: tzinfo = timezone.utc  # HTML pages give wall-clock times without a zone
+    skipped: list[Problem] = field(default_factory=list)  # posts left out, and why
 
     def problem(self, where: str, what: str) -> None:
         self.problems.append(Problem(where, what))
+
+    def skip(self, where: str, why: str) -> None:
+        """A post found in the export but left out: a problem, and counted as skipped."""
+        self.problem(where, f"{why}; skipped")
+        self.skipped.append(self.problems[-1])
 
     def wants(self, kind: PostKind, where: str) -> bool:
         if kind in self.kinds:

@@ -7,16 +7,22 @@ media tree is the JSON export's (`media/posts/YYYYMM/...`), and the links in the
 export-root-relative.
 
 Meta's class names are obfuscated and change between exports, so posts are found by
-*structure* first: a post box is the element around a date line ("Aug 17, 2025 11:23 am") that
-also holds that post's media. The known class names are only hints that confirm a box. Times
-have minute precision and no zone: they are taken as UTC and the export gets one note saying so.
+*structure* first: a post box is the element around a date line ("Aug 17, 2025 11:23 am",
+"5 авг 2014 г., 05:32" ...: the page is in the account's language, see `html_dates`) that also
+holds that post's media. The known class names are only hints that confirm a box. Times have
+minute precision and no zone: they are read in `[source] html_timezone` (UTC by default) and the
+export gets one note saying so. A post whose date line cannot be read stays in, dated from the
+`YYYYMM` folder of its media, with a problem saying so.
+
+Subtitle links (`.srt`, `.vtt`, "Subtitles for video") are not media: they are attached to the
+video they sit beside.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Iterator
 from urllib.parse import unquote
 
@@ -31,9 +37,10 @@ from bs4.element import (
 
 from ..errors import InputError
 from ..exportfs import ExportTree
-from ..model import Location, Media, MediaType, Post, PostKind, file_stem, make_post_id
+from ..model import Location, Media, MediaType, Post, PostKind, file_stem, make_post_id, make_subtitle
 from pindah.adapters.toolkit.textparse import clean_text
-from .base import ReadContext, Reader
+from .base import Problem, ReadContext, Reader
+from .html_dates import DateLines, looks_like_date_line, parse_date_line
 
 # Folders holding the metadata pages, newest first. The 2024 `your_instagram_activity/content/`
 # folder is known from JSON exports only; an HTML export of that year is assumed to match it.
@@ -56,46 +63,30 @@ _BOX_HINTS = frozenset({"uiBoxWhite", "_a6-g"})
 _CAPTION_HINTS = frozenset({"_a6-h", "_2pim"})
 _TIME_HINTS = frozenset({"_a6-o", "_3-94"})
 _MEDIA_PREFIXES = ("media/", "public-media/")  # public-media/: 2025 duplicate tree
-_REF_ATTRS = {"img": "src", "video": "src", "source": "src", "a": "href"}
+_REF_ATTRS = {"img": "src", "video": "src", "source": "src", "track": "src", "a": "href"}
 _HINT_RANK: dict[MediaType | None, int] = {None: 0, MediaType.IMAGE: 1, MediaType.VIDEO: 2}
 
-# "Feb 26, 2015, 3:07 PM" (2022), "Aug 17, 2025 11:23 am" (2025); also tolerate a 24-hour
-# clock and the narrow no-break space newer locale data puts before "pm" (\s covers it).
-_TIME = re.compile(
-    r"^(?P<mon>[A-Za-z]{3,9})\.?\s+(?P<day>\d{1,2}),?\s+(?P<year>\d{4}),?\s+"
-    r"(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?$"
-)
 EARLIEST = datetime(2010, 1, 1, tzinfo=timezone.utc)  # Instagram launched in October 2010
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
-           "september", "october", "november", "december")
+_MONTH_FOLDER = re.compile(r"(?:^|/)((?:20|19)\d{2})(0[1-9]|1[0-2])/")  # media/posts/YYYYMM/...
 
-UTC_NOTE = (
-    "Instagram's HTML export gives post times only to the minute and without a time zone; "
-    "pindah takes them as UTC, so times may be off by your time-zone offset "
-    "(the JSON export has exact times)"
-)
+
+def times_note(zone: tzinfo, language: str | None = None) -> str:
+    """The one export-wide note on where post times come from."""
+    name = getattr(zone, "key", None) or str(zone)
+    said = f" (dates written in '{language}')" if language and language != "en" else ""
+    advice = "" if name != "UTC" else " (set [source] html_timezone to your time zone)"
+    return (f"post times come from the HTML pages{said}: Instagram gives them only to the minute and "
+            f"without a time zone; pindah reads them as {name} time{advice}, so they may be off by "
+            "your time-zone offset (the JSON export has exact times)")
+
+
+UTC_NOTE = times_note(timezone.utc)
 
 
 def parse_time(text: str) -> datetime | None:
-    """An HTML export date line as an aware UTC datetime, or None if it is not one."""
-    m = _TIME.match(text.strip())
-    if not m:
-        return None
-    mon = m["mon"].lower()
-    month = next((i + 1 for i, name in enumerate(_MONTHS) if mon in (name[:3], name)), None)
-    if month is None and mon == "sept":
-        month = 9
-    hour, minute = int(m["hour"]), int(m["minute"])
-    if m["ampm"]:
-        if not 1 <= hour <= 12:
-            return None
-        hour = hour % 12 + (12 if m["ampm"][0] in "Pp" else 0)
-    if month is None:
-        return None
-    try:
-        return datetime(int(m["year"]), month, int(m["day"]), hour, minute, tzinfo=timezone.utc)
-    except ValueError:  # "Feb 30", "25:10": not a date line after all
-        return None
+    """One date line on its own, in any language, as an aware UTC datetime (or None)."""
+    moment = parse_date_line(text)
+    return moment.replace(tzinfo=timezone.utc) if moment else None
 
 
 @dataclass
@@ -116,16 +107,21 @@ class HtmlReader(Reader):
 
     def read(self, tree: ExportTree, ctx: ReadContext) -> Iterator[Post]:
         noted = False
+        dates = DateLines()  # one per export: learns the export's language once
         for page, kind in _pages(tree):
             if not ctx.wants(kind, page):
                 continue
             ctx.files_read.append(page)
-            for post in _read_page(tree, page, kind, ctx):
+            for post in _read_page(tree, page, kind, ctx, dates):
                 if not noted:
                     # One note for the whole export: the same caveat on every post is noise.
-                    ctx.problem("export", UTC_NOTE)
+                    ctx.problems.insert(0, _export_note(ctx, dates))
                     noted = True
                 yield post
+
+
+def _export_note(ctx: ReadContext, dates: DateLines) -> Problem:
+    return Problem("export", times_note(ctx.html_timezone, dates.language))
 
 
 def _pages(tree: ExportTree) -> list[tuple[str, PostKind]]:
@@ -160,12 +156,15 @@ def _load_page(tree: ExportTree, page: str, ctx: ReadContext) -> BeautifulSoup:
     return BeautifulSoup(text, "html.parser")
 
 
-def _read_page(tree: ExportTree, page: str, kind: PostKind, ctx: ReadContext) -> Iterator[Post]:
+def _read_page(tree: ExportTree, page: str, kind: PostKind, ctx: ReadContext,
+               dates: DateLines) -> Iterator[Post]:
     soup = _load_page(tree, page, ctx)
     boxes = _find_boxes(soup)
+    if dates.language is None:
+        dates.learn(box.time_leaves[-1].get_text() for box in boxes if box.time_leaves)
     for number, box in enumerate(boxes, start=1):
         where = f"{page} post {number}"
-        post = _make_post(box, tree, page, where, kind, ctx)
+        post = _make_post(box, tree, page, where, kind, ctx, dates)
         if post is not None:
             yield post
     # Media outside every box means posts we could not even find (say, dates in a language we
@@ -234,7 +233,7 @@ def _find_boxes(soup: BeautifulSoup) -> list[_Box]:
 
 
 def _looks_like_time(text: NavigableString) -> bool:
-    return len(text) < 64 and _TIME.match(text.strip()) is not None
+    return looks_like_date_line(text.strip())
 
 
 def _box_of(leaf: Tag, time_count: dict[int, int], media_count: dict[int, int]) -> Tag:
@@ -255,27 +254,22 @@ def _box_of(leaf: Tag, time_count: dict[int, int], media_count: dict[int, int]) 
 
 # -- reading one box -----------------------------------------------------------------------
 def _make_post(box: _Box, tree: ExportTree, page: str, where: str, kind: PostKind,
-               ctx: ReadContext) -> Post | None:
-    if not box.time_leaves:
-        shown = box.element.find(lambda t: bool(_TIME_HINTS.intersection(t.get("class") or ())))
-        text = shown.get_text().strip() if shown is not None else ""
-        ctx.problem(where, f"has a date pindah cannot read ({text!r}); skipped" if text
-                    else "has no date; skipped")
+               ctx: ReadContext, dates: DateLines) -> Post | None:
+    media = _media(box.element, tree, where, ctx)
+    if not media:
+        ctx.skip(where, "has no photo or video")
         return None
     # The date line closes the box; an earlier one is a caption that happens to read like a date.
-    time_leaf = box.time_leaves[-1]
-    shown = time_leaf.get_text().strip()
-    taken_at = parse_time(shown)
+    time_leaf = box.time_leaves[-1] if box.time_leaves else None
+    taken_at, unread = _taken_at(box, time_leaf, dates, ctx.html_timezone)
+    precision = "minute"
     if taken_at is None:
-        ctx.problem(where, f"has a date pindah cannot read ({shown!r}); skipped")
-        return None
-    if not EARLIEST <= taken_at <= datetime.now(timezone.utc) + timedelta(days=2):
-        ctx.problem(where, f"has an impossible date ({shown!r}); skipped")
-        return None
-    media = _media(box.element, tree)
-    if not media:
-        ctx.problem(where, "has no photo or video; skipped")
-        return None
+        taken_at = _month_of(media)
+        if taken_at is None:
+            ctx.skip(where, f"{unread}, and no YYYYMM media folder to date it by")
+            return None
+        ctx.problem(where, f"{unread}; dated {taken_at:%Y-%m} (first of the month) from its media folder")
+        precision = "month"
     fields = _table_fields(box.element)
     return Post(
         id=make_post_id([file_stem(m.path) for m in media]),
@@ -287,25 +281,97 @@ def _make_post(box: _Box, tree: ExportTree, page: str, where: str, kind: PostKin
         location=_location(fields, where, ctx),
         tagged_users=_tagged_users(fields),
         source_file=page,
-        time_precision="minute",
+        time_precision=precision,
     )
 
 
-def _media(box: Tag, tree: ExportTree) -> list[Media]:
-    """Each media file once, in page order; a file shown in <video> is a video."""
+def _taken_at(box: _Box, time_leaf: Tag | None, dates: DateLines,
+              zone: tzinfo) -> tuple[datetime | None, str]:
+    """The post's time, or None and the reason it could not be read."""
+    if time_leaf is None:
+        shown = box.element.find(lambda t: bool(_TIME_HINTS.intersection(t.get("class") or ())))
+        text = shown.get_text().strip() if shown is not None else ""
+        return None, (f"has a date pindah cannot read ({text!r})" if text else "has no date")
+    shown_text = time_leaf.get_text().strip()
+    wall = dates.parse(shown_text)
+    if wall is None:
+        return None, f"has a date pindah cannot read ({shown_text!r})"
+    taken_at = wall.replace(tzinfo=zone)
+    if not EARLIEST <= taken_at <= datetime.now(timezone.utc) + timedelta(days=2):
+        return None, f"has an impossible date ({shown_text!r})"
+    return taken_at, ""
+
+
+def _month_of(media: list[Media]) -> datetime | None:
+    """The upload month Meta files media under (`media/posts/201408/...`), as its first day."""
+    for item in media:
+        m = _MONTH_FOLDER.search(item.path)
+        if m:
+            return datetime(int(m[1]), int(m[2]), 1, tzinfo=timezone.utc)
+    return None
+
+
+def _media(box: Tag, tree: ExportTree, where: str, ctx: ReadContext) -> list[Media]:
+    """Each media file once, in page order; a file shown in <video> is a video; subtitle
+    links are attached to their video, never listed as media."""
     posters = {p for v in box.find_all("video") if (p := _media_path(v.get("poster")))}
     hints: dict[str, MediaType | None] = {}
+    first_tag: dict[str, Tag] = {}
+    subtitle_tags: list[tuple[Tag, str]] = []
     for tag in box.find_all(list(_REF_ATTRS)):
         path = _media_ref(tag)
         if path is None or (tag.name == "img" and path in posters):
             continue  # a video's poster frame is part of the video, not a slide of its own
+        if make_subtitle(path) is not None:
+            subtitle_tags.append((tag, path))
+            continue
         hint = _type_hint(tag)
+        first_tag.setdefault(path, tag)
         # Insertion order keeps the first appearance; the strongest hint wins (a link wrapping
         # a <video> says nothing, the <video> says "video").
         if _HINT_RANK[hint] >= _HINT_RANK[hints.get(path)]:
             hints[path] = hint
     # A bare link gives no type; Media then judges by the bytes, or the name when missing.
-    return [Media(path=path, tree=tree, type_hint=hint) for path, hint in hints.items()]
+    media = [Media(path=path, tree=tree, type_hint=hint) for path, hint in hints.items()]
+    if subtitle_tags:
+        _attach_subtitles(box, media, first_tag, subtitle_tags, where, ctx)
+    return media
+
+
+def _attach_subtitles(box: Tag, media: list[Media], first_tag: dict[str, Tag],
+                      subtitle_tags: list[tuple[Tag, str]], where: str, ctx: ReadContext) -> None:
+    """Each subtitle goes to the nearest video: the one sharing its closest enclosing element,
+    the last such video before the link if there is one (Meta puts the link after its video)."""
+    order = {id(t): i for i, t in enumerate(box.find_all(True))}
+    videos = [(first_tag[m.path], m) for m in media if m.type is MediaType.VIDEO]
+    for tag, path in subtitle_tags:
+        target = _nearest_video(tag, box, order, videos)
+        subtitle = make_subtitle(path)
+        if target is None or subtitle is None:
+            ctx.problem(where, f"links the subtitle file {path} but holds no video; it is left out")
+        elif subtitle not in target.subtitles:
+            target.subtitles += (subtitle,)
+
+
+def _nearest_video(tag: Tag, box: Tag, order: dict[int, int], videos: list[tuple[Tag, Media]]) -> Media | None:
+    here = order.get(id(tag), 0)
+    for ancestor in _ancestors_within(tag, box):
+        near = [(order.get(id(vtag), 0), m) for vtag, m in videos
+                if vtag is ancestor or any(p is ancestor for p in vtag.parents)]
+        if near:
+            before = [m for pos, m in near if pos < here]
+            return before[-1] if before else near[0][1]
+    return None
+
+
+def _ancestors_within(tag: Tag, box: Tag) -> Iterator[Tag]:
+    """`tag`'s enclosing elements, innermost first, up to and including `box`."""
+    node = tag.parent
+    while node is not None:
+        yield node
+        if node is box:
+            return
+        node = node.parent
 
 
 def _type_hint(tag: Tag) -> MediaType | None:
@@ -324,6 +390,8 @@ def _caption(box: Tag, time_leaf: Tag) -> str:
             continue
         if child.name in ("img", "video", "table") or _media_ref(child):
             continue
+        if _TIME_HINTS.intersection(child.get("class") or ()) and child.get_text().strip():
+            continue  # the date line itself, when it could not be read as a date
         if _text(child).strip():
             candidates.append(child)
     if not candidates:
@@ -331,21 +399,33 @@ def _caption(box: Tag, time_leaf: Tag) -> str:
     hinted = [c for c in candidates if _CAPTION_HINTS.intersection(c.get("class") or ())]
     headed = [c for c in candidates if re.fullmatch(r"h[1-6]", c.name)]
     chosen = (hinted or headed or candidates)[0]
-    # Instagram trims captions; whitespace at the ends is the page's formatting.
-    return clean_text(_text(chosen)).strip()
+    return clean_text(_text(chosen))
+
+
+_BREAK = "\x00"  # stands for <br> while layout whitespace is trimmed (pages never hold NUL)
+_LAYOUT_EDGES = (re.compile(r"^\s*"), re.compile(r"\s*$"))
 
 
 def _text(tag: Tag) -> str:
-    """Text as the artist typed it: entities already decoded by the parser, <br> as a newline."""
+    """Text as the artist typed it: entities already decoded by the parser, <br> as a newline.
+
+    Whitespace the artist typed at either end stays, as the JSON export keeps it (Meta writes
+    a typed line break as <br>). Only a run of raw whitespace that spans a source line break
+    is the page's own indentation, and goes."""
     parts: list[str] = []
     for node in tag.descendants:
         if isinstance(node, Tag):
             if node.name == "br":
-                parts.append("\n")
+                parts.append(_BREAK)
         elif isinstance(node, NavigableString) and not isinstance(
                 node, (Comment, Declaration, Doctype, ProcessingInstruction)):
             parts.append(str(node))
-    return "".join(parts)
+    text = "".join(parts)
+    for edge in _LAYOUT_EDGES:
+        run = edge.search(text)
+        if run is not None and "\n" in run.group():
+            text = text[:run.start()] + text[run.end():]
+    return text.replace(_BREAK, "\n")
 
 
 def _table_fields(box: Tag) -> list[tuple[str, list[str]]]:

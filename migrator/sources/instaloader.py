@@ -83,7 +83,7 @@ class InstaloaderReader(Reader):
         groups, undated = _groups(tree, folder)
         for path in undated:
             if ctx.wants(PostKind.PROFILE_PHOTO, path):
-                ctx.problem(path, "profile picture without a date in its name (Instagram sent none); skipped")
+                ctx.skip(path, "profile picture without a date in its name (Instagram sent none)")
         for group in groups:
             for path in group.profile_pics:
                 if ctx.wants(PostKind.PROFILE_PHOTO, path):
@@ -100,9 +100,9 @@ class InstaloaderReader(Reader):
         node, node_type = _load_node(tree, ctx, group)
         if node is None and not group.items:
             if not group.metadata:
-                ctx.problem(group.caption_file or where, "a caption file without any picture or video; skipped")
+                ctx.skip(group.caption_file or where, "a caption file without any picture or video")
             else:
-                ctx.problem(where, "no picture or video belongs to this unreadable metadata file; skipped")
+                ctx.skip(where, "no picture or video belongs to this unreadable metadata file")
             return None
         node = node or {}
         kind = _kind(node, node_type)
@@ -114,7 +114,7 @@ class InstaloaderReader(Reader):
             caption = _caption_file(tree, ctx, group)
         media = _media(tree, group, node)
         if not media:
-            ctx.problem(where, "lists no picture or video and none is in the folder; skipped")
+            ctx.skip(where, "lists no picture or video and none is in the folder")
             return None
         shortcode = node.get("shortcode") or node.get("code")
         identity = [shortcode] if isinstance(shortcode, str) and shortcode else [group.stem]

@@ -58,11 +58,11 @@ class MediaJsonReader(Reader):
                 for number, entry in enumerate(entries, start=1):
                     where = f"{path} {list_name} entry {number}"
                     if not isinstance(entry, dict):
-                        ctx.problem(where, "is not an object; skipped")
+                        ctx.skip(where, "is not an object")
                         continue
                     taken_at = parse_iso(entry.get("taken_at"))
                     if taken_at is None:
-                        ctx.problem(where, f"has no usable date ({entry.get('taken_at')!r}); skipped")
+                        ctx.skip(where, f"has no usable date ({entry.get('taken_at')!r})")
                         continue
                     caption = entry.get("caption") if isinstance(entry.get("caption"), str) else ""
                     # Stories and profile pictures are never carousels: keep each on its own.

@@ -18,7 +18,17 @@ from typing import Any, Iterator
 
 from ..errors import InputError
 from ..exportfs import ExportTree
-from ..model import Location, Media, MediaType, Post, PostKind, file_stem, make_post_id
+from ..model import (
+    Location,
+    Media,
+    MediaType,
+    Post,
+    PostKind,
+    Subtitle,
+    file_stem,
+    make_post_id,
+    make_subtitle,
+)
 from pindah.adapters.toolkit.textparse import (
     clean_text,
     fix_strings_outside_objects,
@@ -107,7 +117,7 @@ class MetaJsonReader(Reader):
         for number, entry in enumerate(entries, start=1):
             where = f"{path} entry {number}"
             if not isinstance(entry, dict):
-                ctx.problem(where, "is not a post object; skipped")
+                ctx.skip(where, "is not a post object")
                 continue
             if flat or ("media" not in entry and "uri" in entry):
                 entry = {"media": [entry]}
@@ -132,7 +142,7 @@ def _post_from_entry(entry: dict[str, Any], kind: PostKind, layout: str, path: s
                      tree: ExportTree, ctx: ReadContext) -> Post | None:
     items = [m for m in entry.get("media") or [] if isinstance(m, dict)]
     if not items:
-        ctx.problem(where, "has no media; skipped")
+        ctx.skip(where, "has no media")
         return None
     caption = entry["title"] if "title" in entry else items[0].get("title", "")
     if not isinstance(caption, str):
@@ -140,7 +150,7 @@ def _post_from_entry(entry: dict[str, Any], kind: PostKind, layout: str, path: s
     stamp = entry.get("creation_timestamp", items[0].get("creation_timestamp"))
     taken_at = parse_timestamp(stamp)
     if taken_at is None:
-        ctx.problem(where, f"has no usable date ({stamp!r}); skipped")
+        ctx.skip(where, f"has no usable date ({stamp!r})")
         return None
     media: list[Media] = []
     for item in items:
@@ -148,9 +158,16 @@ def _post_from_entry(entry: dict[str, Any], kind: PostKind, layout: str, path: s
         if uri is None:
             ctx.problem(where, f"names a media file outside the export ({item.get('uri')!r}); that item is skipped")
             continue
-        media.append(Media(path=uri, tree=tree, type_hint=_type_hint(item)))
+        subtitle = make_subtitle(uri)
+        if subtitle is not None:  # a subtitle listed as an item belongs to the video before it
+            if media and media[-1].type_hint is not MediaType.IMAGE:
+                media[-1].subtitles += (subtitle,)
+            else:
+                ctx.problem(where, f"lists the subtitle file {uri} without a video before it; it is left out")
+            continue
+        media.append(Media(path=uri, tree=tree, type_hint=_type_hint(item), subtitles=_subtitles(item)))
     if not media:
-        ctx.problem(where, "has no usable media; skipped")
+        ctx.skip(where, "has no usable media")
         return None
     return Post(
         id=make_post_id([file_stem(m.path) for m in media]),
@@ -190,6 +207,22 @@ def safe_uri(uri: Any) -> str | None:
     if ".." in uri.split("/"):
         return None
     return uri
+
+
+def _subtitles(item: dict[str, Any]) -> tuple[Subtitle, ...]:
+    """`media_metadata.video_metadata.subtitles` (2025): one `{uri, creation_timestamp}` object,
+    or a list of them."""
+    meta = item.get("media_metadata")
+    video = meta.get("video_metadata") if isinstance(meta, dict) else None
+    found = video.get("subtitles") if isinstance(video, dict) else None
+    entries = found if isinstance(found, list) else [found]
+    subtitles: list[Subtitle] = []
+    for entry in entries:
+        uri = safe_uri(entry.get("uri")) if isinstance(entry, dict) else None
+        subtitle = make_subtitle(uri) if uri else None
+        if subtitle is not None and subtitle not in subtitles:
+            subtitles.append(subtitle)
+    return tuple(subtitles)
 
 
 def _type_hint(item: dict[str, Any]) -> MediaType | None:
