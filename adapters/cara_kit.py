@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .folder import _safe_page_name
+from pindah.adapters.toolkit.files import safe_name
 
 KIT_FORMAT = "pindah-cara-kit/1"
 CHECKLIST = "checklist.csv"
@@ -87,7 +87,7 @@ class KitPost:
 
 def folder_name(post_id: str, taken_at: str, part_index: int, part_count: int) -> str:
     """`2021-05-02_<id>`, or `2021-05-02_<id>_2of5` (zero-padded past 9: 01of12 sorts first)."""
-    clean = Path(_safe_page_name(post_id)).stem  # the folder site's rule for safe file names
+    clean = safe_name(post_id)  # the folder site's rule for safe file names
     if part_count <= 1:
         return f"{taken_at[:10]}_{clean}"
     width = len(str(part_count))

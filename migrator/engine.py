@@ -211,8 +211,10 @@ def build_report(export: Export, adapter: Adapter, plans: list[PostPlan],
         for mi, item in enumerate(post.media):
             result = media_results.get((post.id, mi))
             thumb = None
-            if thumbs < MAX_THUMBNAILS and not item.missing and item.type.value == "image":
-                thumb = thumbnail_data_uri(lambda item=item: item.tree.open(item.path))  # type: ignore[union-attr]
+            prepared = result.prepared if result else None
+            if thumbs < MAX_THUMBNAILS and prepared is not None and prepared.mime.startswith("image/"):
+                # The prepared file, never the raw export file: one safe decoder for what we wrote.
+                thumb = thumbnail_data_uri(prepared.path)
                 thumbs += thumb is not None
             media.append(ReportMedia(
                 source_path=item.path, mime=item.mime, width=item.width, height=item.height,

@@ -249,6 +249,33 @@ def test_the_page_is_self_contained_says_no_to_ai_and_reads_without_javascript(t
     assert images and all((kit / str(src)).is_file() for src in images)
 
 
+def test_the_page_shows_small_previews_and_links_the_files_to_upload(tmp_path: Path) -> None:
+    kit = tmp_path / "kit"
+    run(export(tmp_path, [SynthPost(T0, "Big one", [SynthMedia(width=2400, height=3000)])]), kit)
+    page = _Page()
+    page.feed((kit / "index.html").read_text(encoding="utf-8"))
+    links = {a["href"]: a for t, a in page.tags if t == "a" and a.get("href", "").startswith("posts/")}
+    previews = [a["src"] for t, a in page.tags if t == "img"]
+    assert len(previews) == 1 and previews[0].startswith(".thumbs/")
+    with Image.open(kit / previews[0]) as im:
+        assert max(im.size) <= 480 and not im.getexif()
+    assert any(href.endswith("/01.jpg") and (kit / href).is_file() for href in links)  # a click opens the file
+
+
+def test_the_kit_is_readable_by_others_like_any_folder_of_the_artists(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        kit = tmp_path / "kit"
+        run(export(tmp_path, posts_of(2)), kit)
+    finally:
+        os.umask(old)
+    files = [p for p in kit.rglob("*") if p.is_file()]
+    names = {str(p.relative_to(kit)) for p in files}
+    assert {"index.html", "checklist.csv", "robots.txt", "ai.txt"} <= names
+    assert any(n.startswith(".thumbs/") for n in names) and any(n.endswith("01.jpg") for n in names)
+    assert {oct(p.stat().st_mode & 0o777) for p in files} == {oct(0o644)}
+
+
 # -- marks -------------------------------------------------------------------------------------------------
 def test_mark_posted_skip_undo_and_status_go_through_the_journal(tmp_path: Path) -> None:
     kit = tmp_path / "kit"
