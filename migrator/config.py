@@ -9,9 +9,12 @@ error the artist is told about in one line.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
+from datetime import timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
@@ -51,3 +54,24 @@ def setting(config: dict[str, Any], section: str, key: str, default: Any = None)
     value = config.get(section, {})
     return value.get(key, default) if isinstance(value, dict) else default
 
+
+
+_OFFSET = re.compile(r"^(?:UTC|GMT)?([+-])(\d{1,2}):?(\d{2})?$", re.IGNORECASE)
+
+
+def html_timezone(config: dict[str, Any]) -> tzinfo:
+    """`[source] html_timezone`: the zone an HTML export's wall-clock times are read in.
+
+    An IANA name ("Asia/Jakarta"), "UTC" (the default) or a fixed offset ("+07:00")."""
+    name = str(setting(config, "source", "html_timezone", "UTC") or "UTC").strip()
+    if name.upper() in ("UTC", "GMT", "Z"):
+        return timezone.utc
+    offset = _OFFSET.match(name)
+    if offset and int(offset[2]) <= 14:
+        sign = -1 if offset[1] == "-" else 1
+        return timezone(sign * timedelta(hours=int(offset[2]), minutes=int(offset[3] or 0)))
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PindahError(f"[source] html_timezone {name!r} is not a time zone pindah knows",
+                          "use a name like 'Asia/Jakarta' or 'Europe/Lisbon', an offset like '+07:00', or 'UTC'") from None

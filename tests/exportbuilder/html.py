@@ -9,6 +9,10 @@ left out when empty), `<a><img></a>` per image, `<video>` per video, Latitude/Lo
 `&nbsp;` ...) and `<br />` for line breaks. The page wrapper (head, header, nested wrapper divs)
 is our own rendition of Meta's shape; only the post box is taken from parsers of real exports.
 
+Date lines in other languages come from CLDR patterns (`html_dates.localised_date_line`);
+a video with subtitles gets Meta's "Subtitles for video" link to each `.srt` right after it;
+media sharing a `SynthMedia.name` share one file, as two posts re-using a picture do.
+
 Media go in the JSON export's tree (`media/<kind>/YYYYMM/<Instagram-like name>`, names from
 `meta_json.NameMaker`), so one set of posts written as JSON and as HTML points at the same files.
 """
@@ -16,13 +20,14 @@ Media go in the JSON export's tree (`media/<kind>/YYYYMM/<Instagram-like name>`,
 from __future__ import annotations
 
 import html
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from .html_dates import localised_date_line
 from .media import media_bytes
 from .meta_json import KIND_FILES, NameMaker, file_name
-from .spec import SynthPost, expected_row
+from .spec import SRT_TEXT, SynthPost, expected_row, subtitle_paths
 
 VARIANT_DIRS = {"2025": "your_instagram_activity/media", "2022": "content"}
 ENTRY_PAGES = {"2025": "start_here.html", "2022": "index.html"}
@@ -58,9 +63,13 @@ def escape_text(text: str) -> str:
     return out.replace("@", "&#064;").replace("\xa0", "&nbsp;").replace("\n", "<br />")
 
 
-def format_time(post: SynthPost, variant: str) -> str:
-    """`Aug 07, 2025 11:23 am` (2025) or `Aug 7, 2025, 11:23 AM` (2022): minute only."""
-    moment = post.taken_at_dt
+def format_time(post: SynthPost, variant: str, language: str | None = None, clock: str | None = None,
+                zone: tzinfo = timezone.utc) -> str:
+    """`Aug 07, 2025 11:23 am` (2025) or `Aug 7, 2025, 11:23 AM` (2022): minute only; in
+    another `language`, Meta's CLDR rendering of it. Times are shown as wall-clock in `zone`."""
+    moment = post.taken_at_dt.astimezone(zone)
+    if language is not None:
+        return localised_date_line(moment.replace(tzinfo=None), language, clock)
     hour = moment.hour % 12 or 12
     if variant == "2025":
         return f"{moment:%b %d, %Y} {hour}:{moment:%M} {moment:%p}".replace("AM", "am").replace("PM", "pm")
@@ -76,8 +85,9 @@ def _table(rows: list[tuple[str, list[str]]]) -> str:
     return f'<table style="table-layout: fixed;">{cells}</table>'
 
 
-def post_box(post: SynthPost, paths: list[str], variant: str, tagged: Sequence[str] = ()) -> str:
-    """One post's box in the given markup."""
+def post_box(post: SynthPost, paths: list[str], variant: str, tagged: Sequence[str] = (),
+             when: str | None = None) -> str:
+    """One post's box in the given markup; `when` overrides the date line."""
     parts = [f'<div class="{_BOX}">']
     if post.caption:
         tag = "h2" if variant == "2025" else "div"
@@ -85,11 +95,13 @@ def post_box(post: SynthPost, paths: list[str], variant: str, tagged: Sequence[s
     parts.append(f'<div class="{_MEDIA_BLOCK}"><div>')
     for media, path in zip(post.media, paths):
         src = html.escape(path, quote=True)
+        links = "".join(f'<div><a target="_blank" href="{html.escape(sub, quote=True)}">Subtitles for video</a></div>'
+                        for sub in subtitle_paths(path, media)) if media.is_video else ""
         if media.is_video and variant == "2025":
-            parts.append(f'<div><video src="{src}" controls="1" class="{_MEDIA_ITEM}"></video></div>')
+            parts.append(f'<div><video src="{src}" controls="1" class="{_MEDIA_ITEM}"></video>{links}</div>')
         elif media.is_video:
             parts.append(f'<div><a target="_blank" href="{src}"><video src="{src}" controls="1" '
-                         f'class="{_MEDIA_ITEM}"></video></a></div>')
+                         f'class="{_MEDIA_ITEM}"></video></a>{links}</div>')
         else:
             parts.append(f'<div><a target="_blank" href="{src}"><img src="{src}" class="{_MEDIA_ITEM}" />'
                          "</a></div>")
@@ -97,7 +109,7 @@ def post_box(post: SynthPost, paths: list[str], variant: str, tagged: Sequence[s
         parts.append(_table([("Latitude", [repr(post.latitude)]), ("Longitude", [repr(post.longitude)])]))
     if tagged:
         parts.append(_table([("Tagged users", [f"{user} (Tagged, 0.41, 0.52)" for user in tagged])]))
-    parts.append(f'</div></div><div class="{_TIME}">{format_time(post, variant)}</div></div>')
+    parts.append(f'</div></div><div class="{_TIME}">{when or format_time(post, variant)}</div></div>')
     return "".join(parts)
 
 
@@ -138,12 +150,16 @@ def _unrelated(variant: str) -> dict[str, str]:
 
 def write_html_export(root: Path, posts: list[SynthPost], variant: str = "2025", *,
                       posts_per_page: int | None = None,
-                      tagged_users: Mapping[int, Sequence[str]] | None = None) -> list[dict]:
+                      tagged_users: Mapping[int, Sequence[str]] | None = None,
+                      language: str | None = None, clock: str | None = None,
+                      zone: tzinfo = timezone.utc) -> list[dict]:
     """Write `posts` as an HTML export under `root`; return their expected rows, in input order.
 
     `tagged_users` maps an index into `posts` to the usernames its "Tagged users" table lists.
-    Rows carry `taken_at` truncated to the minute (all HTML keeps) and the caption without
-    surrounding whitespace; a post without media still gets a row, though readers skip it.
+    `language` (a CLDR code) and `clock` ("12"/"24") write the date lines as Meta does for an
+    account in that language; `zone` is the account's time zone the pages show times in.
+    Rows carry `taken_at` truncated to the minute (all HTML keeps) and the caption exactly as
+    typed; a post without media still gets a row, though readers skip it.
     """
     if variant not in VARIANT_DIRS:
         raise ValueError(f"unknown variant {variant!r}; expected one of {sorted(VARIANT_DIRS)}")
@@ -152,19 +168,25 @@ def write_html_export(root: Path, posts: list[SynthPost], variant: str = "2025",
     tagged_users = tagged_users or {}
     boxes: dict[str, list[str]] = {}
     rows: list[dict] = []
+    shared: dict[str, str] = {}  # SynthMedia.name -> the one path all its posts link to
     for index, post in enumerate(posts):
         key = names.post_key(post)
         folder = f"media/{KIND_FILES[post.kind][2]}/{post.taken_at_dt:%Y%m}"
         paths = []
         for slot, media in enumerate(post.media):
             path = f"{folder}/{file_name(names.stem(f'{key}:{slot}', media), media)}"
+            if media.name is not None:
+                path = shared.setdefault(media.name, path)
             paths.append(path)
-            if not media.missing:
+            if not media.missing and not (root / path).exists():
                 _write(root / path, media_bytes(media.fmt, media.width, media.height))
+            for sub in subtitle_paths(path, media):
+                _write_text(root / sub, SRT_TEXT)
+        when = format_time(post, variant, language, clock, zone)
         boxes.setdefault(KIND_PAGES.get(post.kind, "posts"), []).append(
-            post_box(post, paths, variant, tagged_users.get(index, ())))
+            post_box(post, paths, variant, tagged_users.get(index, ()), when))
         minute = post.taken_at - post.taken_at % 60
-        rows.append(expected_row(post, paths, caption=post.caption.strip(),
+        rows.append(expected_row(post, paths, caption=post.caption,
                                  taken_at=datetime.fromtimestamp(minute, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")))
 
     meta_dir = VARIANT_DIRS[variant]

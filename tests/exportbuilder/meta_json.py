@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .media import media_bytes
-from .spec import SynthMedia, SynthPost, expected_row
+from .spec import SRT_TEXT, SynthMedia, SynthPost, expected_row, subtitle_paths
 
 VARIANT_DIRS = {
     "new": "your_instagram_activity/media",
@@ -154,6 +154,10 @@ def media_item(post: SynthPost, media: SynthMedia, uri: str, *, title: str, time
         section = "video_metadata" if media.is_video else "photo_metadata"
         item["media_metadata"] = {section: {"exif_data": [_exif(post, gps)]},
                                   "camera_metadata": {"has_camera_metadata": False}}
+    subtitles = [{"uri": sub, "creation_timestamp": timestamp} for sub in subtitle_paths(uri, media)]
+    if subtitles:  # 2025: one {uri, creation_timestamp} object (a list when there are several)
+        video = item.setdefault("media_metadata", {}).setdefault("video_metadata", {})
+        video["subtitles"] = subtitles[0] if len(subtitles) == 1 else subtitles
     item["title"] = title
     item["cross_post_source"] = {"source_app": "FB"}
     if variant != "old":  # backup_uri and the video extras appear from ~2024 on
@@ -238,6 +242,8 @@ def write_meta_json(root: Path, posts: list[SynthPost], variant: str = "new", *,
                 data = media_content(post, index, media) if media_content else \
                     media_bytes(media.fmt, media.width, media.height)
                 out.write(uri, data)
+            for sub in subtitle_paths(uri, media):
+                out.write(sub, SRT_TEXT.encode())
         if KIND_FILES[post.kind][3]:
             entries[post.kind].append(media_item(post, post.media[0], uris[0], title=post.caption,
                                                  timestamp=post.taken_at, variant=variant, slot=0))

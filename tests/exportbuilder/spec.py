@@ -18,6 +18,8 @@ class SynthMedia:
     missing: bool = False  # referenced by the metadata but absent from the export
     alt_text: str | None = None  # only layouts that carry alt text write it (instaloader)
     name: str | None = None  # file stem override; default derived from an Instagram-like id
+    # Subtitle files beside a video (2024 on): one entry per file, its language tag or None.
+    subtitles: tuple[str | None, ...] = ()
 
     @property
     def is_video(self) -> bool:
@@ -71,7 +73,19 @@ def expected_row(post: SynthPost, media_paths: list[str], *, media: list[SynthMe
         "taken_at": taken_at or post.iso,
         "caption": post.caption if caption is None else caption,
         "media": [
-            {"path": path, "type": "video" if m.is_video else "image", "missing": m.missing}
+            {"path": path, "type": "video" if m.is_video else "image", "missing": m.missing,
+             **({"subtitles": subtitle_paths(path, m)} if m.subtitles else {})}
             for path, m in zip(media_paths, items, strict=True)
         ],
     }
+
+
+def subtitle_paths(video_path: str, media: SynthMedia) -> list[str]:
+    """Where a video's subtitle files go: beside it, named like Instagram's own
+    (`<video stem>_<17 digits>.srt`), with `.<language>` before the extension when known."""
+    stem = video_path.rsplit(".", 1)[0] if "." in video_path.rsplit("/", 1)[-1] else video_path
+    return [f"{stem}_{17874424560169856 + i}{'.' + lang if lang else ''}.srt"
+            for i, lang in enumerate(media.subtitles)]
+
+
+SRT_TEXT = "1\n00:00:00,000 --> 00:00:01,500\nA painting, slowly\n\n2\n00:00:01,500 --> 00:00:03,000\nthen faster\n"
