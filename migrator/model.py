@@ -199,6 +199,7 @@ class Post:
     tagged_users: tuple[str, ...] = ()
     source_file: str | None = None  # export-relative metadata file, for messages
     time_precision: str = "second"  # HTML exports only know the minute; "month" when guessed
+    shortcode: str | None = None  # instagram.com/p/<shortcode>/, where the export says (instaloader)
     hashtags: tuple[str, ...] = field(init=False)
     mentions: tuple[str, ...] = field(init=False)
 

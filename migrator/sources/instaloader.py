@@ -128,6 +128,7 @@ class InstaloaderReader(Reader):
             location=_node_location(node) or _location_file(tree, ctx, group),
             tagged_users=_tagged_users(node),
             source_file=where,
+            shortcode=shortcode if isinstance(shortcode, str) and shortcode else None,
         )
 
 
