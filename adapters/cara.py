@@ -8,10 +8,12 @@ into Cara posts by `Capabilities` (at most `max_images_per_post` images, caption
 targets; this adapter writes each planned part as one folder of the kit (`adapters.cara_kit`)
 and, in `finish()`, the page and checklist to work through it (`adapters.cara_page`).
 
-"Publishing" here is writing a folder, which is not the post being on Cara: through
-`journal_view` the runner records nothing as posted; the artist's `pindah mark-posted` does
-(`migrator.kitjournal`). So a re-run rewrites exactly the posts still pending, with the
-current settings, and never touches one the artist marked.
+"Publishing" here is writing a folder, which is not the post being on Cara: the capabilities
+say `published_by_hand`, so the runner records nothing as posted; the artist's
+`pindah mark-posted` does. So a re-run rewrites exactly the posts still pending, with the
+current settings, and never touches one the artist marked. The core hands the marks back
+through `refresh(marks)`, which redraws the kit's page and checklist; `find_part`,
+`part_label` and `read_checklist` tell the mark command what the kit's names mean.
 
 Settings, under [targets.cara]: max_images_per_post (4, what the only working automation
 sends), max_caption_chars (2000, the stricter of the two known tool limits), max_image_mb (20)
@@ -32,19 +34,24 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from typing import Mapping
+
 from pindah.adapters.toolkit import textparse
-from pindah.migrator.checkimage import inspect_image
-from pindah.adapters.contract import PindahError, PostFailed, RunStopped
-from pindah.migrator.journal import Journal
-from pindah.migrator.kitjournal import KitRunView, kit_marks
+from pindah.adapters.toolkit.xmp import data_mining_of
 
 from .contract import (
     MIB,
     Adapter,
     Capabilities,
+    Mark,
+    MarkLine,
+    Option,
+    PindahError,
+    PostFailed,
     PostRequest,
     PreparedMedia,
     RemoteRef,
+    RunStopped,
     TextCounting,
 )
 from .cara_kit import (
@@ -53,6 +60,8 @@ from .cara_kit import (
     KitPost,
     alt_text_file,
     folder_name,
+    parse_folder_name,
+    read_checklist,
     read_kit,
     read_post,
     render_checklist,
@@ -80,7 +89,12 @@ class CaraAdapter(Adapter):
     description = ("an upload kit for Cara, which has no API: one folder per post, a checklist, "
                    "and a page with copy buttons to work through beside cara.app")
     example = "cara:./cara-kit"
-    manual = True
+    options = (
+        Option("max_images_per_post", int, 4, "pictures per Cara post; a larger carousel becomes numbered posts"),
+        Option("max_caption_chars", int, 2000, "caption length; a longer one continues in the next numbered post"),
+        Option("max_image_mb", float, 20, "largest picture file in MB: larger ones are made smaller"),
+        Option("max_image_side", int, 8000, "longest picture side in pixels: larger ones are made smaller"),
+    )
     capabilities = Capabilities(
         max_text=2000,
         # Browsers count a text box's limit in UTF-16 units; code points are the nearest
@@ -94,6 +108,7 @@ class CaraAdapter(Adapter):
         video_mime_types=frozenset(),  # neither known Cara automation sends video
         threads=True,  # "threads" become numbered separate posts: Cara has no replies
         backdating=False,
+        published_by_hand=True,  # no API: the artist posts each folder and marks it
     )
 
     def __init__(self, location: str | None, config: dict[str, Any]) -> None:
@@ -107,7 +122,7 @@ class CaraAdapter(Adapter):
         self._lock = threading.Lock()
 
     def _whole(self, key: str, default: int, low: int, high: int) -> int:
-        """A whole-number setting of [targets.cara] (PINDAH_CARA_<KEY> wins), within bounds."""
+        """A whole-number setting of [targets.cara] (the environment wins), within bounds."""
         raw = self.setting(key)
         value = default if raw is None else _as_number(raw)
         if value is None or value != int(value) or not low <= value <= high:
@@ -136,10 +151,6 @@ class CaraAdapter(Adapter):
         page = self.kit / "index.html"
         return page.as_uri() if page.exists() else None
 
-    def journal_view(self, journal: Journal) -> Journal:
-        """What the runner writes to (see the module docstring)."""
-        return KitRunView.over(journal)
-
     def finish(self) -> None:
         with self._lock, _disk_errors(self.kit):
             posts_dir = self.kit / "posts"
@@ -147,7 +158,27 @@ class CaraAdapter(Adapter):
                 shutil.rmtree(leftover, ignore_errors=True)  # from a run killed mid-write
             for leftover in posts_dir.glob(".old-*") if posts_dir.is_dir() else ():
                 shutil.rmtree(leftover, ignore_errors=True)
-            refresh_kit(self.kit, self.caps)
+
+    # -- published by hand: the marks come back from the core ----------------------------------
+    def refresh(self, marks: Mapping[str, Mark]) -> None:
+        with self._lock, _disk_errors(self.kit):
+            refresh_kit(self.kit, self.caps, marks)
+
+    def part_label(self, post_id: str, taken_at: str, idx: int, count: int) -> str:
+        return folder_name(post_id, taken_at, idx, count)
+
+    def find_part(self, name: str) -> tuple[str, int | None] | None:
+        manifest = read_post(self.kit / "posts" / name)
+        if manifest is not None:
+            return manifest.post_id, manifest.part - 1
+        return parse_folder_name(name)
+
+    def checklist(self) -> Path | None:
+        return self.kit / CHECKLIST
+
+    def read_checklist(self, text: str) -> tuple[list[MarkLine], list[str]]:
+        rows, problems = read_checklist(text)
+        return [MarkLine(row.line, row.folder, row.status, row.url or None) for row in rows], problems
 
     # -- "remote" operations -------------------------------------------------------------------
     def upload_media(self, media: PreparedMedia, key: str) -> RemoteRef:
@@ -196,7 +227,7 @@ class CaraAdapter(Adapter):
                 height=int(ref.extra["height"]) if ref.extra.get("height") else None,
                 bytes=path.stat().st_size if path.exists() else 0, sha256=ref.id,
                 alt=alt.strip() if alt and alt.strip() else None, source=ref.extra.get("source", ""),
-                data_mining=_data_mining_of(path)))
+                data_mining=data_mining_of(path)))  # shown on the kit's page
         # Later parts carry only their marker: their title and tags come from the first part.
         lead = None if request.part_index == 0 else next(
             (p for f in self._folders_of(request.post_id) if (p := read_post(f)) and p.part == 1), None)
@@ -257,10 +288,10 @@ class CaraAdapter(Adapter):
 
 
 # -- the kit's page, checklist and opt-out files ------------------------------------------------------
-def refresh_kit(kit: Path, caps: Capabilities) -> None:
+def refresh_kit(kit: Path, caps: Capabilities, marks: Mapping[str, Mark]) -> None:
     """(Re)draw index.html and checklist.csv from the folders and the journal's marks."""
     posts = read_kit(kit)
-    marks = kit_marks(str(kit))
+    marks = dict(marks)
     kit.mkdir(parents=True, exist_ok=True)
     _write_if_changed(kit / "index.html", render_kit_page(posts, marks, kit=kit, caps=caps))
     _write_if_changed(kit / CHECKLIST, render_checklist(posts, marks))
@@ -280,14 +311,6 @@ def suggest_title(text: str, when: str) -> str:
         line = sentence[1]
     line = line.strip(" -–—:;,").removesuffix(".").strip()
     return short(line, TITLE_CHARS) if line else f"Untitled, {when}"
-
-
-def _data_mining_of(path: Path) -> str | None:
-    """The IPTC data-mining code a prepared file carries (shown on the kit's page)."""
-    try:
-        return inspect_image(path.read_bytes()).data_mining
-    except (OSError, ValueError):
-        return None
 
 
 def _copy_verified(source: Path, dest: Path, sha256: str) -> None:

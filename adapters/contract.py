@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Mapping, Sequence
 
 GIB = 1 << 30
 MIB = 1 << 20
@@ -71,6 +71,9 @@ class Capabilities:
     rate_budgets: tuple[RateBudget, ...] = ()
     typical_call_seconds: float = 0.0  # for ETAs: how long one remote call usually takes
     media_reuse_seconds: float | None = None  # servers delete unattached uploads: re-upload after this
+    # The artist publishes by hand from what pindah prepares (the Cara kit): the runner records
+    # nothing as posted; `pindah mark-posted` does, and `refresh(marks)` redraws the kit.
+    published_by_hand: bool = False
 
     @property
     def supports_video(self) -> bool:
@@ -100,6 +103,8 @@ class Capabilities:
             ("original dates", "kept (backdated)" if self.backdating else "added as a short date line"),
             ("rate limits", "; ".join(b.describe() for b in self.rate_budgets) or "none"),
         ]
+        if self.published_by_hand:
+            rows.append(("publishing", "by you: pindah prepares each post, `pindah mark-posted` records it"))
         return rows
 
 
@@ -141,6 +146,88 @@ class PostRequest:
     part_count: int
 
 
+@dataclass(frozen=True)
+class Option:
+    """One setting of a target: `[targets.<name>] key` in the config file, or the environment
+    variable `PINDAH_TARGETS_<NAME>_<KEY>` (which wins). `pindah targets --options` lists them."""
+
+    key: str
+    type: type  # str, int, float, bool or list (a list is written comma-separated in the environment)
+    default: Any
+    help: str
+
+    def env_name(self, target: str) -> str:
+        return option_env_name(target, self.key)
+
+    def from_text(self, text: str, where: str) -> Any:
+        """An environment value (always text) as the declared type."""
+        raw = text.strip()
+        try:
+            if self.type is bool:
+                if raw.lower() in _TRUE_WORDS | _FALSE_WORDS:
+                    return raw.lower() in _TRUE_WORDS
+                raise ValueError(raw)
+            if self.type is int:
+                return int(raw)
+            if self.type is float:
+                return float(raw)
+            if self.type is list:
+                return [item.strip() for item in raw.split(",") if item.strip()]
+        except ValueError:
+            kind = {bool: "true or false", int: "a whole number", float: "a number"}[self.type]
+            raise PindahError(f"{where} = {text!r} is not {kind}",
+                              "compare it with config.example.toml") from None
+        return text
+
+
+_TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+_FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
+
+
+def option_env_name(target: str, key: str) -> str:
+    """The one documented environment name of a target's setting."""
+    return f"PINDAH_TARGETS_{target}_{key}".upper().replace("-", "_")
+
+
+def resolve_options(target: str, options: tuple[Option, ...], section: dict[str, Any],
+                    environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A target's settings, read in this one place: the config file's `[targets.<name>]`, then
+    the environment over it (`PINDAH_TARGETS_<NAME>_<KEY>`, or the older `PINDAH_<NAME>_<KEY>`),
+    typed as declared. Keys nobody set are left out: `Adapter.setting` gives their default."""
+    env = os.environ if environ is None else environ
+    resolved = dict(section)
+    for option in options:
+        for name in (option.env_name(target), f"PINDAH_{target}_{option.key}".upper()):
+            if name in env:
+                resolved[option.key] = option.from_text(env[name], name)
+                break
+        else:
+            value = resolved.get(option.key)
+            if isinstance(value, str) and option.type is not str:  # "true" typed into a TOML string
+                resolved[option.key] = option.from_text(value, f"[targets.{target}] {option.key}")
+    return resolved
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A part of a post published by hand, as the artist sees it (see `published_by_hand`)."""
+
+    state: str  # pending | posted | skipped | failed
+    url: str | None = None  # the post's link on the platform, when the artist gave it
+    marked_at: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class MarkLine:
+    """One line of a checklist the artist filled in: a part's name and what became of it."""
+
+    line: int
+    name: str
+    status: str  # posted | skipped | pending
+    url: str | None
+
+
 class Adapter:
     """Base class of every target. Subclasses set the class attributes and the operations."""
 
@@ -148,17 +235,32 @@ class Adapter:
     description: ClassVar[str]
     capabilities: ClassVar[Capabilities]
     example: ClassVar[str]  # an example --to value, shown by `pindah targets`
-    manual: ClassVar[bool] = False  # the artist publishes by hand from what pindah prepares
+    options: ClassVar[tuple[Option, ...]] = ()  # every `[targets.<name>]` setting it reads
 
     def __init__(self, location: str | None, config: dict[str, Any]) -> None:
         self.location = location  # what came after ':' in --to
-        self.config = config
+        # The settings, environment included: adapters read them only through `setting()`
+        # (or hand `self.config` on), so every option also works from the environment.
+        self.config = resolve_options(self.name, self.options, config)
         self.caps = self.capabilities
 
     def setting(self, key: str) -> Any:
-        """A `[targets.<name>]` setting; the environment's PINDAH_<NAME>_<KEY> wins over the file."""
-        env = os.environ.get(f"PINDAH_{self.name}_{key}".upper())
-        return env if env is not None else self.config.get(key)
+        """A `[targets.<name>]` setting (the environment wins over the file), or its declared default."""
+        declared = next((o for o in self.options if o.key == key), None)
+        if declared is None:  # not declared: read as before any schema, the environment first
+            env = os.environ.get(f"PINDAH_{self.name}_{key}".upper())
+            return env if env is not None else self.config.get(key)
+        return self.config.get(key, declared.default)
+
+    @property
+    def manual(self) -> bool:
+        """Older name of `caps.published_by_hand`."""
+        return self.caps.published_by_hand
+
+    @classmethod
+    def commands(cls) -> Sequence[Any]:
+        """Extra click commands for anything only this target does (added to `pindah`)."""
+        return ()
 
     # -- lifecycle --------------------------------------------------------------------------
     def prepare(self, *, interactive: bool) -> None:
@@ -173,14 +275,18 @@ class Adapter:
     def finish(self) -> None:
         """Called once after a run (also an interrupted one): flush indexes, close sessions."""
 
-    def journal_view(self, journal: Any) -> Any:
-        """The journal the runner writes through. Targets published by hand (the Cara kit)
-        return a view that records nothing as posted until the artist marks it."""
-        return journal
-
     def where(self) -> str | None:
         """Where the artist can look at the result (a URL or a file to open), if there is one."""
         return None
+
+    # -- logging in (`pindah login TARGET`, `pindah logout TARGET`) --------------------------
+    def login(self, *, paste_token: bool = False, browser: bool = True) -> str:
+        """Log in and keep the login. Returns the line to show; never a secret."""
+        return f"The {self.name} target needs no login."
+
+    def logout(self) -> list[str]:
+        """Forget (and where possible revoke) the kept login. Returns the lines to show."""
+        return [f"The {self.name} target needs no login: there is nothing to log out of."]
 
     # -- remote operations (each is journaled by the engine before and after) ---------------
     def upload_media(self, media: PreparedMedia, key: str) -> RemoteRef:
@@ -198,7 +304,30 @@ class Adapter:
         raise NotImplementedError
 
     def delete_post(self, ref: RemoteRef) -> None:
+        """Delete a post; raise PostFailed when the target still has it afterwards."""
         raise NotImplementedError
+
+    # -- published by hand (`capabilities.published_by_hand`; `pindah mark-posted`) ----------
+    def part_label(self, post_id: str, taken_at: str, idx: int, count: int) -> str:
+        """What the artist calls one part of a post (the Cara kit: its folder's name)."""
+        return f"{post_id}#{idx}"
+
+    def find_part(self, name: str) -> tuple[str, int | None] | None:
+        """What an artist's name for a part means: (post id, part index, or None for every
+        part); None when `name` is none of this target's own names."""
+        return None
+
+    def checklist(self) -> Path | None:
+        """The checklist file the artist may fill in (`mark-posted --checklist`), if any."""
+        return None
+
+    def read_checklist(self, text: str) -> tuple[list[MarkLine], list[str]]:
+        """The lines of a filled-in checklist, and one message per line that makes no sense."""
+        raise PindahError(f"the {self.name} target keeps no checklist")
+
+    def refresh(self, marks: Mapping[str, Mark]) -> None:
+        """Redraw what the artist works from, after a run or a mark. `marks`: part key
+        ("<post id>#<index>") -> Mark, over every journal that writes into this place."""
 
 
 # -- errors: what an adapter raises, and what the engine does about it ------------------------

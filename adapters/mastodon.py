@@ -38,13 +38,14 @@ import requests
 from pindah.adapters.contract import PindahError, PostFailed, RunStopped, TransientError
 from pindah.adapters.toolkit.textcount import text_length
 
-from .contract import Adapter, PostRequest, PreparedMedia, RemoteRef
+from .contract import Adapter, Option, PostRequest, PreparedMedia, RemoteRef
 from .mastodon_api import UPLOAD_TIMEOUT, ApiClient, ApiError, check_url
 from .mastodon_auth import (
     TOKEN_ENV,
     LoginIO,
     login,
     login_command,
+    logout as forget_login,
     logout_command,
     store_for,
     who,
@@ -81,6 +82,17 @@ class MastodonAdapter(Adapter):
     description = "Mastodon, Pixelfed or GoToSocial (any Mastodon-API server): quiet posts, threads, alt text"
     example = "mastodon:https://example.social"
     capabilities = MASTODON_DEFAULTS
+    options = (
+        Option("server", str, None, "your server, when --to does not name it: https://example.social"),
+        Option("visibility", str, "unlisted", "public, unlisted (not in public timelines), private or direct"),
+        Option("language", str, "", "the language of your captions (ISO 639-1, e.g. id); empty: not stated"),
+        Option("backdate", bool, True, "GoToSocial 0.18+: keep the original dates (scheduled in the past)"),
+        Option("defuse_mentions", bool, True, "keep Instagram @names from notifying strangers here"),
+        Option("flavour", str, "", "mastodon, pixelfed or gotosocial, when detection guesses wrong"),
+        Option("token_store", str, "auto", "where the login is kept: auto, keyring or file"),
+        Option("media_wait", float, DEFAULT_MEDIA_WAIT, "seconds to wait for the server to process a video"),
+        Option("lookup_pages", int, DEFAULT_LOOKUP_PAGES, "pages of recent posts searched for one that arrived"),
+    )
 
     def __init__(self, location: str | None, config: dict[str, Any], *, http: requests.Session | None = None,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
@@ -138,6 +150,17 @@ class MastodonAdapter(Adapter):
 
     def where(self) -> str | None:
         return str(self.me["url"]) if self.me and self.me.get("url") else None
+
+    def login(self, *, paste_token: bool = False, browser: bool = True) -> str:
+        record, where = login(self.api.base, self.config, self.io, use_token=paste_token, browser=browser,
+                              api=self.api)
+        return f"Logged in to {self.api.host} as @{record.acct}. The login is kept in {where}."
+
+    def logout(self) -> list[str]:
+        removed, note = forget_login(self.api.base, self.config, api=self.api)
+        host = self.api.host
+        return [f"Logged out of {host}." if removed else f"pindah had no saved login for {host}.",
+                *([f"Note: {note}."] if note else [])]
 
     def finish(self) -> None:
         self.api.close()

@@ -14,21 +14,20 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import sys
-import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import click
 from PIL import Image, ImageCms
 
+from pindah.adapters.toolkit.xmp import read_xmp as toolkit_read_xmp
+
 from . import sniff
 from .imagefit import Refused, open_image
 from .rights import DATA_MINING_WORDS, NAMESPACES, PLUS_VOCAB
 
 EXIT_UNREADABLE = 2
-_RDF = "{%s}" % NAMESPACES["rdf"]
 _XMP_NS = {**NAMESPACES, "exif": "http://ns.adobe.com/exif/1.0/", "tiff": "http://ns.adobe.com/tiff/1.0/",
            "exifEX": "http://cipa.jp/exif/1.0/", "aux": "http://ns.adobe.com/exif/1.0/aux/"}
 _GPS_IFD, _EXIF_IFD = 0x8825, 0x8769
@@ -106,36 +105,8 @@ def _read_exif(exif: Image.Exif, facts: ImageFacts) -> None:
 
 
 def read_xmp(packet: bytes) -> dict[str, list[str]]:
-    """"prefix:Name" -> values, for every property of every rdf:Description (attributes, simple
-    elements, resources and the items of Alt/Seq/Bag; the x-default item of an Alt first)."""
-    head = packet[:4096].lower()
-    if b"<!doctype" in head or b"<!entity" in packet.lower():
-        raise ValueError("XMP packets never declare a DTD")
-    try:
-        root = ET.fromstring(packet.strip(b"\0 \n\r\t"))
-    except ET.ParseError as exc:
-        raise ValueError(f"XMP is not well-formed ({exc})") from None
-    prefixes = {uri: prefix for prefix, uri in _XMP_NS.items()}
-    out: dict[str, list[str]] = {}
-
-    def name(tag: str) -> str | None:
-        match = re.match(r"^\{(.*)\}(.*)$", tag)
-        return f"{prefixes[match[1]]}:{match[2]}" if match and match[1] in prefixes else None
-
-    for desc in root.iter(_RDF + "Description"):
-        for attr, value in desc.attrib.items():
-            if (key := name(attr)) and not key.startswith("rdf:"):
-                out.setdefault(key, []).append(value)
-        for prop in desc:
-            key = name(prop.tag)
-            if key is None:
-                continue
-            items = [li for box in prop if box.tag in (_RDF + "Alt", _RDF + "Seq", _RDF + "Bag") for li in box]
-            items.sort(key=lambda li: li.get("{http://www.w3.org/XML/1998/namespace}lang") != "x-default")
-            values = [li.text or "" for li in items] if items else \
-                [prop.get(_RDF + "resource") or (prop.text or "").strip()]
-            out.setdefault(key, []).extend(v for v in values if v)
-    return out
+    """"prefix:Name" -> values of the properties check-image knows (see adapters/toolkit/xmp.py)."""
+    return toolkit_read_xmp(packet, _XMP_NS)
 
 
 def _text(value: object) -> str | None:

@@ -18,10 +18,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from pindah.adapters.mastodon import login_command, logout_command
-
 from . import __version__
-from .cara_commands import register as register_cara
+from . import account_commands, marks
 from .checkimage import check_image_command
 from .cli_support import parse_include
 from .commands import register
@@ -147,11 +145,12 @@ def _print_summary(s: Summary) -> None:
 
 
 register(cli)
-register_cara(cli)
+marks.register(cli)
+account_commands.register(cli)
 cli.add_command(check_image_command, "check-image")
 cli.add_command(fetch_profile_command, "fetch-profile")
-cli.add_command(login_command, "login")
-cli.add_command(logout_command, "logout")
+# Last, so an adapter's command can never replace one of pindah's own (see add_adapter_commands).
+account_commands.add_adapter_commands(cli)
 
 
 def main() -> None:

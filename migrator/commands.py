@@ -7,9 +7,8 @@ same command again to continue; 130 interrupted with Ctrl-C (also resumable).
 
 from __future__ import annotations
 
-import json
 import sys
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,22 +21,19 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 
-from . import journal as J
+from . import aftercare_commands
 from .cli_support import parse_include
 from .config import setting
 from .engine import Selection, dry_run, journals_for, make_plans, migrate, target_label
 from .errors import PindahError
 from .journal import Journal
 from .planner import PlanOptions
-from .ratelimit import Pacer, estimate_seconds
-from .reports import RunReport, describe_duration, render_html, render_json, render_text
+from .reports import RunReport, render_html, render_json, render_text
 from .rights_setup import rights_for_run
-from .runner import call_with_retries
 from .sources import read_export
 from .stamp import Stamp
-from .targets import available, broken, make_target, parse_target
+from .targets import make_target, parse_target
 
 EXIT_FAILED_POSTS = 1
 EXIT_STOPPED = 3
@@ -221,144 +217,11 @@ def retry_failed_command(ctx: click.Context, **kwargs: Any) -> None:
     del config
 
 
-@click.command()
-@click.option("--to", "target", metavar="TARGET", help="Only this target.")
-def status_command(target: str | None) -> None:
-    """Show, per target, how many posts are done, pending and failed."""
-    name = parse_target(target)[0] if target else None
-    paths = journals_for(name)
-    if not paths:
-        click.echo("No migrations yet. Start one with `pindah migrate EXPORT --to TARGET`.")
-        return
-    table = Table("target", "export", "published", "pending", "failed", "skipped", "time left")
-    adapters = available()
-    for path in paths:
-        with Journal.open(path) as journal:
-            meta, counts = journal.meta(), journal.counts()
-            pending_parts = sum(1 for _ in journal.all_parts(J.PLANNED)) + sum(1 for _ in journal.all_parts(J.POSTING))
-        cls = adapters.get(meta.get("target", ""))
-        eta = estimate_seconds(cls.capabilities.rate_budgets, {"posts": pending_parts},
-                               call_seconds=cls.capabilities.typical_call_seconds) if cls else 0
-        left = describe_duration(eta) if counts.get(J.PLANNED) else "done"
-        resume = meta.get("resume_at")
-        if counts.get(J.PLANNED) and resume and datetime.fromisoformat(resume) > datetime.now(timezone.utc):
-            left = f"paused by the target's limit until {datetime.fromisoformat(resume).astimezone():%Y-%m-%d %H:%M}"
-        table.add_row(f"{meta.get('target')}:{meta.get('location') or meta.get('account', '')}",
-                      meta.get("export", "?"), str(counts.get(J.POSTED, 0)), str(counts.get(J.PLANNED, 0)),
-                      str(counts.get(J.FAILED, 0)), str(counts.get(J.SKIPPED, 0)), left)
-    Console().print(table)
-
-
-def _same_place(recorded: str, given: str) -> bool:
-    """`bluesky:@Rina.example` and `bluesky:rina.example` name the same account; folders compare
-    as resolved paths."""
-    def norm(text: str) -> str:
-        text = text.strip().lstrip("@").rstrip("/").lower()
-        return str(Path(text).expanduser().resolve()).lower() if text.startswith((".", "/", "~")) else text
-    return norm(recorded) == norm(given)
-
-
-def _adapter_for(meta: dict[str, str], config: dict[str, Any]) -> Any:
-    spec = meta["target"] + (f":{meta['location']}" if meta.get("location") else "")
-    adapter = make_target(spec, config)
-    adapter.prepare(interactive=sys.stdin.isatty())
-    return adapter
-
-
-@click.command()
-@click.option("--to", "target", required=True, metavar="TARGET", help="The target to check.")
-@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
-@click.pass_obj
-def verify_command(config: dict[str, Any], target: str, as_json: bool) -> None:
-    """Read back everything the journal says was published, and report any difference."""
-    name, location = parse_target(target)
-    differences: list[dict[str, str]] = []
-    checked = 0
-    for path in journals_for(name):
-        with Journal.open(path) as journal:
-            meta = journal.meta()
-            if location and meta.get("location") and not _same_place(meta["location"], location):
-                continue
-            adapter = _adapter_for(meta, config)
-            for part in journal.all_parts(J.POSTED):
-                checked += 1
-                seen = adapter.read_post(part.remote) if part.remote else None
-                if seen is None:
-                    differences.append({"post": part.post_id, "part": str(part.idx), "problem": "missing on the target"})
-                elif seen.get("text", part.text).strip() != part.text.strip():
-                    differences.append({"post": part.post_id, "part": str(part.idx), "problem": "text differs"})
-                elif "media" in seen:
-                    sent = sum(1 for m in journal.media(part.post_id) if m.idx in part.media and m.state == J.UPLOADED)
-                    if seen["media"] != sent:
-                        differences.append({"post": part.post_id, "part": str(part.idx),
-                                            "problem": f"{seen['media']} of its {sent} pictures/videos are there"})
-            adapter.finish()
-    if as_json:
-        click.echo(json.dumps({"checked": checked, "differences": differences}, ensure_ascii=False, indent=2))
-    else:
-        for d in differences:
-            click.echo(f"{d['post']} part {d['part']}: {d['problem']}")
-        click.echo(f"Checked {checked} published part(s): "
-                   + ("everything is there." if not differences else f"{len(differences)} difference(s)."))
-    if differences:
-        sys.exit(EXIT_FAILED_POSTS)
-
-
-@click.command()
-@click.option("--to", "target", required=True, metavar="TARGET", help="The target to clean up.")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@click.pass_obj
-def rollback_command(config: dict[str, Any], target: str, yes: bool) -> None:
-    """Delete from the target exactly what pindah published there (asks first)."""
-    name, location = parse_target(target)
-    for path in journals_for(name):
-        with Journal.open(path) as journal:
-            meta = journal.meta()
-            if location and meta.get("location") and not _same_place(meta["location"], location):
-                continue
-            parts = list(journal.all_parts(J.POSTED))
-            if not parts:
-                continue
-            posts = sorted({p.post_id for p in parts})
-            if not yes and not click.confirm(
-                    f"Delete {len(posts)} post(s) ({len(parts)} part(s)) that pindah published on "
-                    f"{meta['target']}:{meta.get('location') or meta.get('account')}?", default=False):
-                raise click.exceptions.Abort()
-            adapter = _adapter_for(meta, config)
-            pacer = Pacer(adapter.caps.rate_budgets, journal)
-            try:
-                for part in reversed(parts):  # replies before the posts they answer
-                    pacer.acquire("deletes")
-                    call_with_retries(lambda part=part: adapter.delete_post(part.remote), pacer)
-                    journal.part_deleted(part.post_id, part.idx)
-                for post_id in posts:
-                    journal.forget_remote(post_id)
-            finally:
-                adapter.finish()
-            click.echo(f"Deleted {len(posts)} post(s) from {meta['target']}.")
-
-
-@click.command()
-def targets_command() -> None:
-    """List the targets pindah can publish to, with what each accepts."""
-    console = Console()
-    for name, cls in available().items():
-        console.print(f"[bold]{name}[/]  {cls.description}   e.g. --to {cls.example}")
-        for key, value in cls.capabilities.describe():
-            console.print(f"    {key:<15} {value}", highlight=False)
-    for failed in broken():
-        console.print(f"[bold red]{failed.name}[/]  could not be loaded ({failed.origin}): {failed.reason}",
-                      highlight=False, markup=True)
-
-
 def register(group: click.Group) -> None:
-    group.add_command(targets_command, "targets")
     group.add_command(plan_command, "plan")
     group.add_command(migrate_command, "migrate")
-    group.add_command(status_command, "status")
     group.add_command(retry_failed_command, "retry-failed")
-    group.add_command(verify_command, "verify")
-    group.add_command(rollback_command, "rollback")
+    aftercare_commands.register(group)  # targets, status, verify, rollback
 
 
 __all__ = ["register", "PindahError"]

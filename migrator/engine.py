@@ -8,7 +8,6 @@ a real run would call the target.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -18,7 +17,8 @@ from pindah.adapters.contract import Adapter
 
 from . import journal as J
 from .config import cache_dir, state_dir
-from .journal import Journal
+from .journal import Journal, journals_for  # noqa: F401 - engine.journals_for is used by tests
+from .kitjournal import refresh as refresh_by_hand
 from .media import MediaResult
 from .model import Post, PostKind, iso_utc
 from .planner import PlanOptions, PostPlan, plan_posts
@@ -77,12 +77,6 @@ def target_label(adapter: Adapter) -> str:
     return f"{adapter.name}:{adapter.location or adapter.account()}"
 
 
-def journals_for(target_name: str | None = None) -> list[Path]:
-    root = state_dir() / "journals"
-    pattern = f"{target_name}/*/*.sqlite" if target_name else "*/*/*.sqlite"
-    return sorted(root.glob(pattern)) if root.exists() else []
-
-
 def make_plans(export: Export, adapter: Adapter, selection: Selection, options: PlanOptions) -> list[PostPlan]:
     return plan_posts(selection.apply(export.posts), adapter.caps, options)
 
@@ -97,6 +91,7 @@ def migrate(export: Export, adapter: Adapter, plans: list[PostPlan], *, progress
         runner = Runner(adapter, journal, cache_dir() / "media", progress=progress,
                         max_attempts=max_attempts, max_wait=max_wait, stamp=stamp)
         outcome = runner.run(plans)
+        refresh_by_hand(adapter)  # a kit the artist publishes from shows the marks made so far
         resume = outcome.stopped.resume_at if outcome.stopped else None
         journal.set_meta("resume_at", resume.isoformat() if resume else "")  # shown by `pindah status`
         states = _journal_states(journal, plans)
@@ -156,19 +151,9 @@ def _journal_states(journal: Journal, plans: list[PostPlan]) -> dict[str, Known]
 
 
 def _read_states(path: Path) -> dict[str, Known]:
-    if not path.exists():
-        return {}
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            rows = db.execute("SELECT post_id, state, reason FROM posts").fetchall()
-            skipped = db.execute("SELECT post_id, idx, reason FROM media WHERE state=?", (J.SKIPPED,)).fetchall()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return {}
-    out = {r[0]: Known(r[1], r[2], [], {}) for r in rows}
-    for post_id, idx, reason in skipped:
+    """What an existing journal knows, read without its lock (a dry run beside a run)."""
+    out = {post_id: Known(state, reason, [], {}) for post_id, (state, reason) in J.peek_post_states(path).items()}
+    for post_id, idx, reason in J.peek_skipped_media(path):
         if post_id in out:
             out[post_id].left_out[idx] = reason or "could not be prepared"
     return out

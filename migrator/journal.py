@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any, Iterator
 
 from pindah.adapters.contract import RemoteRef
+from pindah.adapters.toolkit.paths import state_dir
 
 from .errors import RunStopped
 from .planner import PostPlan
@@ -316,6 +317,34 @@ class Journal:
             self._db.execute("UPDATE media SET state='planned', reason=NULL WHERE state='failed'")
             return self._db.execute("UPDATE posts SET state='planned', reason=NULL WHERE state='failed'").rowcount
 
+    # -- marks of a target published by hand (the runner's view: migrator/kitjournal.py) ------
+    def mark_posted(self, post_id: str, idx: int, ref: RemoteRef, *, by_hand: str) -> None:
+        """The artist says this part is up (ref: its name in the kit, the post's URL)."""
+        Journal.part_posted(self, post_id, idx, ref)
+        self.settle(post_id, by_hand=by_hand)
+
+    def mark_skipped(self, post_id: str, idx: int, *, marked_at: str, by_hand: str) -> None:
+        self._write("UPDATE parts SET state=?, reason=?, remote_id=NULL, remote_url=NULL, remote_extra=?, "
+                    "updated_at=? WHERE post_id=? AND idx=?",
+                    (SKIPPED, by_hand, json.dumps({"marked_at": marked_at}), _now(), post_id, idx))
+        self.settle(post_id, by_hand=by_hand)
+
+    def mark_pending(self, post_id: str, idx: int, *, by_hand: str) -> None:
+        """Undo a mark (or a failure): the part is pending again and the next run rewrites it."""
+        self._write("UPDATE parts SET state=?, reason=NULL, remote_id=NULL, remote_url=NULL, remote_extra=NULL, "
+                    "updated_at=? WHERE post_id=? AND idx=?", (PLANNED, _now(), post_id, idx))
+        self.settle(post_id, by_hand=by_hand)
+
+    def settle(self, post_id: str, *, by_hand: str) -> None:
+        """A hand-published post's state follows its parts: posted once every part is posted or
+        skipped (one at least posted), skipped if all were skipped, else planned."""
+        states = [p.state for p in self.parts(post_id)]
+        if states and all(s in (POSTED, SKIPPED) for s in states):
+            done = POSTED if POSTED in states else SKIPPED
+            Journal.post_state(self, post_id, done, None if done == POSTED else by_hand)
+        elif FAILED not in states:
+            Journal.post_state(self, post_id, PLANNED)
+
     # -- rate budgets ----------------------------------------------------------------------
     def record_call(self, budget: str, at: float) -> None:
         self._write("INSERT INTO calls VALUES (?, ?)", (budget, at))
@@ -346,3 +375,58 @@ def _acquire_lock(path: Path) -> IO[str]:
         raise RunStopped("another pindah run is already working on this export and target",
                          "wait for it to finish (or stop it), then run the command again") from None
     return handle
+
+
+# -- reading a journal another run may hold (no lock, read-only) --------------------------------
+@dataclass(frozen=True)
+class MarkRow:
+    """A part's state and remote fields, as `peek_parts` reads them."""
+
+    key: str
+    state: str
+    url: str | None
+    extra: dict[str, str]
+    reason: str | None
+
+
+def journals_for(target_name: str | None = None) -> list[Path]:
+    """Every journal of one target (or of all), as `<state dir>/journals/<target>/<account>/*.sqlite`."""
+    root = state_dir() / "journals"
+    pattern = f"{target_name}/*/*.sqlite" if target_name else "*/*/*.sqlite"
+    return sorted(root.glob(pattern)) if root.exists() else []
+
+
+def peek_meta(path: Path) -> dict[str, str]:
+    """A journal's meta table, read without the run lock; {} if it can't be read."""
+    return dict(_read_only(path, "SELECT key, value FROM meta") or [])
+
+
+def peek_post_states(path: Path) -> dict[str, tuple[str, str | None]]:
+    """post id -> (state, reason), read without the run lock (a dry run during a run)."""
+    return {r[0]: (r[1], r[2]) for r in _read_only(path, "SELECT post_id, state, reason FROM posts") or []}
+
+
+def peek_skipped_media(path: Path) -> list[tuple[str, int, str | None]]:
+    """(post id, media index, reason) of every file left out, read without the run lock."""
+    return [tuple(r) for r in _read_only(
+        path, f"SELECT post_id, idx, reason FROM media WHERE state='{SKIPPED}'") or []]  # type: ignore[misc]
+
+
+def peek_parts(path: Path) -> list[MarkRow]:
+    """Every part's key and state, read without the run lock (to draw a kit during a run)."""
+    rows = _read_only(path, "SELECT key, state, remote_url, remote_extra, reason FROM parts") or []
+    return [MarkRow(key, state, url, json.loads(extra) if extra else {}, reason)
+            for key, state, url, extra, reason in rows]
+
+
+def _read_only(path: Path, sql: str) -> list[tuple[Any, ...]] | None:
+    if not path.exists():
+        return None
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return db.execute(sql).fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None

@@ -29,6 +29,7 @@ from pindah.adapters.contract import Adapter, PostRequest, PreparedMedia, Remote
 from . import journal as J
 from .errors import PostFailed, RunStopped, TransientError
 from .journal import Journal
+from .kitjournal import run_view
 from .media import MediaResult
 from .planner import PostPlan
 from .ratelimit import Pacer
@@ -79,7 +80,7 @@ class Runner:
         self.adapter = adapter
         # A target the artist publishes by hand (the Cara kit) sees the journal through its own
         # view, in which a post stays pending until the artist marks it (migrator/kitjournal.py).
-        self.journal = adapter.journal_view(journal)
+        self.journal = run_view(adapter, journal)
         self.cache_dir = cache_dir
         self.stamp = stamp or Stamp()  # the rights metadata every image carries (migrator/rights.py)
         self.progress = progress or NoProgress()
@@ -95,7 +96,7 @@ class Runner:
     def run(self, plans: list[PostPlan]) -> RunOutcome:
         outcome = RunOutcome()
         # Manual targets (the Cara kit) hold nothing pindah published: nothing to look for.
-        if not self.adapter.manual:
+        if not self.adapter.caps.published_by_hand:
             self._new_to_journal = {p.post.id for p in plans if self.journal.post(p.post.id) is None}
         self.journal.record_plans(plans)
         self.progress.start(len(plans), sum(len(p.post.media) for p in plans))

@@ -19,7 +19,7 @@ from PIL import Image
 from pindah.adapters.contract import PostRequest, PreparedMedia, RemoteRef
 from pindah.adapters.cara import CaraAdapter, suggest_title
 from pindah.adapters.cara_kit import folder_name, read_checklist, read_kit
-from pindah.migrator import cara_commands, commands, targets
+from pindah.migrator import commands, marks, targets
 from pindah.migrator import journal as J
 from pindah.migrator.checkimage import inspect_image
 from pindah.migrator.cli import _FriendlyGroup
@@ -84,7 +84,7 @@ def cli() -> click.Group:
         ctx.obj = {}
 
     commands.register(group)
-    cara_commands.register(group)
+    marks.register(group)
     return group
 
 
@@ -300,7 +300,7 @@ def test_mark_posted_skip_undo_and_status_go_through_the_journal(tmp_path: Path)
     assert invoke("mark-posted", "--to", f"cara:{kit}", "--undo", folders[0]).exit_code == 0
     assert states(path)[ids[0]] == (J.PLANNED, [(J.PLANNED, None)])
     bad = invoke("mark-posted", "--to", f"cara:{kit}", "2020-01-01_nope")
-    assert bad.exit_code == 2 and "is not a post of the kit" in bad.output
+    assert bad.exit_code == 2 and "is not a post pindah prepared" in bad.output
     assert invoke("mark-posted", "--to", f"cara:{kit}", folders[2], "cara.app/x").exit_code == 2
     assert invoke("mark-posted", "--to", f"cara:{tmp_path / 'elsewhere'}", "x").exit_code == 2
 
