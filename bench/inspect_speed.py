@@ -6,6 +6,12 @@ test fixture builder, then runs `pindah inspect --json` and `--posts` in a child
 json-loads every posts file and lists the media folder. Prints seconds, peak RSS and ratios.
 
     python bench/inspect_speed.py [--posts 20000] [--zip]
+
+`--formats` instead measures the same posts written three ways, in one run: the JSON export,
+the English HTML export and HTML exports in other languages (date lines read through CLDR
+patterns), to show that reading a localised HTML export costs no more than an English one:
+
+    python bench/inspect_speed.py --formats [--posts 20000] [--languages ru,ja,ar_EG]
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.exportbuilder.container import zip_folder  # noqa: E402
 from tests.exportbuilder.corpus import big_export_posts  # noqa: E402
+from tests.exportbuilder.html import write_html_export  # noqa: E402
 from tests.exportbuilder.meta_json import write_meta_json  # noqa: E402
 
 BASELINE = """
@@ -61,12 +68,55 @@ def build(n_posts: int, folder: Path) -> None:
     write_meta_json(folder, posts, "new", posts_per_file=5000, link_duplicates=True)
 
 
+PINDAH = [sys.executable, "-c", "import sys; from pindah.migrator.cli import main; sys.argv[0] = 'pindah'; main()"]
+
+
+def _link_media(source: Path, target: Path) -> None:
+    """Hard-link one export's media tree into another: JSON and HTML exports of the same posts
+    name the same files, and writing 50,000 of them again would only time the disk."""
+    for dirpath, _, files in os.walk(source / "media"):
+        into = target / Path(dirpath).relative_to(source)
+        into.mkdir(parents=True, exist_ok=True)
+        for name in files:
+            os.link(Path(dirpath, name), into / name)
+
+
+def compare_formats(n_posts: int, languages: list[str]) -> None:
+    """`inspect --json` on the same posts as JSON, English HTML and localised HTML exports."""
+    posts = big_export_posts(n_posts, media_per_post=2.5)
+    with tempfile.TemporaryDirectory() as tmp:
+        exports = {"JSON (new layout)": Path(tmp, "json")}
+        write_meta_json(exports["JSON (new layout)"], posts, "new", posts_per_file=5000, link_duplicates=True)
+        for language in ["en", *languages]:
+            folder = Path(tmp, f"html-{language}")
+            _link_media(exports["JSON (new layout)"], folder)
+            write_html_export(folder, posts, "2025", posts_per_page=5000,
+                              language=None if language == "en" else language)
+            exports[f"HTML, dates in '{language}'"] = folder
+        print(f"{'export of ' + str(n_posts) + ' posts':<34}{'inspect s':>11}{'peak MB':>9}{'x JSON':>8}")
+        first = None
+        for name, folder in exports.items():
+            seconds, peak, out = run([*PINDAH, "inspect", str(folder), "--json"])
+            summary = json.loads(out)
+            assert summary["posts"] == n_posts, (name, summary["posts"])
+            first = first or seconds
+            print(f"{name:<34}{seconds:>11.2f}{peak:>9.0f}{seconds / first:>8.2f}")
+        print("each row: `pindah inspect <export> --json` in a child process; every export reads "
+              f"all {n_posts} posts")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--posts", type=int, default=20000)
     parser.add_argument("--zip", action="store_true", help="also measure the same export as one ZIP")
+    parser.add_argument("--formats", action="store_true",
+                        help="compare JSON, English HTML and localised HTML exports of the same posts")
+    parser.add_argument("--languages", default="ru,pt,ja,ar_EG", help="languages for --formats (CLDR codes)")
     args = parser.parse_args()
-    pindah = [sys.executable, "-c", "import sys; from pindah.migrator.cli import main; sys.argv[0] = 'pindah'; main()"]
+    if args.formats:
+        compare_formats(args.posts, [lang for lang in args.languages.split(",") if lang])
+        return
+    pindah = PINDAH
     with tempfile.TemporaryDirectory() as tmp:
         rows = []
         for n in sorted({max(1, args.posts // 10), args.posts}):
