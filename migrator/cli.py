@@ -23,7 +23,7 @@ from . import account_commands, marks
 from .checkimage import check_image_command
 from .cli_support import parse_include
 from .commands import register
-from .config import default_config_path, load_config, setting
+from .config import default_config_path, html_timezone, load_config, setting
 from .errors import PindahError
 from .fetch import fetch_profile_command
 from .model import INCLUDE_NAMES
@@ -88,7 +88,7 @@ def inspect(config: dict[str, Any], export: tuple[Path, ...], include: str | Non
     kinds = parse_include(include if include is not None else setting(config, "source", "include", ""))
     err = Console(stderr=True)
     with err.status("Reading your export…") if err.is_terminal else nullcontext():
-        with read_export(export, kinds) as exp:
+        with read_export(export, kinds, html_timezone=html_timezone(config)) as exp:
             if as_posts:
                 out = sys.stdout
                 for post in exp.posts:
@@ -122,9 +122,12 @@ def _print_summary(s: Summary) -> None:
     kinds = ", ".join(f"{n} {_KIND_WORDS[k][n != 1]}" for k, n in s.by_kind.items()) or "none"
     table.add_row("Posts", f"{s.posts} ({kinds})")
     table.add_row("Carousels", str(s.carousels))
-    table.add_row("Media", f"{_count(s.images, 'image')}, {_count(s.videos, 'video')}")
+    subtitles = f" ({_count(s.subtitles, 'subtitle file')} with the videos)" if s.subtitles else ""
+    table.add_row("Media", f"{_count(s.images, 'image')}, {_count(s.videos, 'video')}{subtitles}")
     if s.first_post:
         table.add_row("Dates", f"{s.first_post[:10]} to {s.last_post[:10]}")
+    if s.dated_by_folder:
+        table.add_row("Dates guessed", f"[yellow]{s.dated_by_folder}[/] (unreadable date line: dated by media folder)")
     missing = "[green]none[/]" if not s.missing_files else f"[yellow]{s.missing_files}[/]"
     table.add_row("Missing files", missing)
     table.add_row("Problems", "[green]none[/]" if not s.problems else f"[yellow]{s.problems}[/]")

@@ -74,10 +74,10 @@ def times_note(zone: tzinfo, language: str | None = None) -> str:
     """The one export-wide note on where post times come from."""
     name = getattr(zone, "key", None) or str(zone)
     said = f" (dates written in '{language}')" if language and language != "en" else ""
-    advice = "" if name != "UTC" else " (set [source] html_timezone to your time zone)"
+    how = ("as UTC, so they may be off by your time-zone offset: set [source] html_timezone to your "
+           "zone" if name == "UTC" else f"as {name} time, as [source] html_timezone says")
     return (f"post times come from the HTML pages{said}: Instagram gives them only to the minute and "
-            f"without a time zone; pindah reads them as {name} time{advice}, so they may be off by "
-            "your time-zone offset (the JSON export has exact times)")
+            f"without a time zone; pindah reads them {how} (the JSON export has exact times)")
 
 
 UTC_NOTE = times_note(timezone.utc)
