@@ -109,3 +109,25 @@ def test_a_changed_file_gets_a_new_preview_and_the_cache_is_bounded(tmp_path: Pa
 
 def test_the_limit_is_about_fifty_megapixels() -> None:
     assert 40_000_000 < thumbnail.MAX_PIXELS <= 60_000_000
+
+
+def test_the_report_previews_the_prepared_files_never_the_export_files(tmp_path: Path, monkeypatch) -> None:
+    from pindah.adapters.folder import FolderAdapter
+    from pindah.migrator.engine import Selection, dry_run, make_plans
+    from pindah.migrator.planner import PlanOptions
+    from pindah.migrator.sources import read_export
+    from tests.exportbuilder.meta_json import write_meta_json
+    from tests.exportbuilder.spec import SynthMedia, SynthPost
+
+    monkeypatch.setenv("PINDAH_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("PINDAH_CACHE_DIR", str(tmp_path / "cache"))
+    seen: list[Path] = []
+    real = thumbnail.preview_jpeg
+    monkeypatch.setattr(thumbnail, "preview_jpeg", lambda path, side: seen.append(Path(path)) or real(path, side))
+    write_meta_json(tmp_path / "export", [SynthPost(1_620_000_000, "Two", [SynthMedia(), SynthMedia(fmt="png")])])
+    adapter = FolderAdapter(str(tmp_path / "site"), {})
+    with read_export([tmp_path / "export"]) as export:
+        report = dry_run(export, adapter, make_plans(export, adapter, Selection(), PlanOptions()))
+    previews = [m.thumbnail for post in report.posts for m in post.media]
+    assert len(previews) == 2 and all(p and p.startswith("data:image/jpeg;base64,") for p in previews)
+    assert len(seen) == 2 and all((tmp_path / "cache") in path.parents for path in seen)

@@ -20,7 +20,6 @@ AI_CRAWLERS = (
     "Meta-ExternalAgent", "FacebookBot", "Bytespider", "PerplexityBot", "cohere-ai", "Diffbot",
     "Amazonbot",
 )
-OPTOUT_META = '<meta name="robots" content="noai, noimageai">'
 
 
 def robots_txt() -> str:
