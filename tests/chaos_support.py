@@ -1,4 +1,4 @@
-"""Shared by the chaos, fault, secrets and concurrency tests: a recognisable export, running the
+"""Shared by the chaos, conformance, secrets and concurrency tests: a recognisable export, running the
 CLI in children, SIGKILLing them at chosen points, and reading targets back.
 
 Every image of `chaos_export` has its own pixel size and every video its own bytes, so what a
@@ -18,8 +18,6 @@ import struct
 import subprocess
 import sys
 import tempfile
-import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,75 +154,58 @@ def clean_failure(done: subprocess.CompletedProcess[str]) -> None:
 
 @dataclass
 class KillLog:
-    random: int = 0
-    after_create: int = 0
+    during_call: int = 0  # killed while a remote call was under way
+    after_create: int = 0  # the target made the post; the journal never heard
     after_upload: int = 0
-    missed: int = 0  # a planned kill that found the run already finished
 
     @property
     def total(self) -> int:
-        return self.random + self.after_create + self.after_upload
+        return self.during_call + self.after_create + self.after_upload
 
 
-def kill_and_resume(args: list[str], env: dict[str, str], *, kills: int, work: int, rng: random.Random,
-                    progress: Path, deadline: float, slow_ms: int = 10) -> KillLog:
-    """SIGKILL `kills` runs of `pindah args` and leave the rest to the caller's final run.
-
-    Kills are spread over the whole migration: the k-th waits until the k-th slice of the remote
-    calls (`work` = uploads + creates planned) has started, then a random 0-40 ms more. Every
-    fourth kill instead dies right after a create returned (before the journal heard of it),
-    every fourth+2 right after an upload."""
-    log = KillLog()
+def kill_points(kills: int, work: int, rng: random.Random) -> list[dict[str, str]]:
+    """Where each of `kills` runs dies, counted in remote calls from that run's start, never in
+    seconds. A run resumes where the last one died, so the points add up across the migration:
+    each "during a call" kill lets about 1/(kills+2) of the `work` (uploads + creates planned) be
+    done first, so the kills spread over the whole migration and work is always left for the
+    next one. Every fourth run instead dies right after a create returned (before the journal
+    heard of it), every fourth+2 right after an upload."""
+    step = max(2, work // (kills + 2))
+    points = []
     for k in range(kills):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the chaos loop ran out of time after {log.total} kills")
         if k % 4 == 1:
-            done = run(args, env | {"CRASH_AFTER_CREATE": str(rng.randint(1, 3))},
-                       timeout=max(10.0, deadline - time.monotonic()))
-            if done.returncode == -signal.SIGKILL:
-                log.after_create += 1
-            else:
-                clean_failure(done)
-                log.missed += 1
-            continue
-        if k % 4 == 3:
-            done = run(args, env | {"CRASH_AFTER_UPLOAD": str(rng.randint(1, 4))},
-                       timeout=max(10.0, deadline - time.monotonic()))
-            if done.returncode == -signal.SIGKILL:
-                log.after_upload += 1
-            else:
-                clean_failure(done)
-                log.missed += 1
-            continue
-        threshold = max(1, int(work * (k + 1) / (kills + 1)))
-        proc = subprocess.Popen([sys.executable, str(CHILD), *args],
-                                env=env | {"CHAOS_PROGRESS": str(progress), "SLOW_MS": str(slow_ms)},
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            while proc.poll() is None and _progress(progress) < threshold:
-                if time.monotonic() > deadline:
-                    raise AssertionError("a chaos run did not progress in time")
-                time.sleep(0.002)
-            time.sleep(rng.uniform(0, 0.04))
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                log.random += 1
-            else:
-                log.missed += 1
-        finally:
-            if proc.poll() is None:  # the loop gave up: never leave our child running
-                proc.kill()
-            _, err = proc.communicate(timeout=60)
-        if proc.returncode != -signal.SIGKILL:
-            assert "Traceback" not in err.decode(errors="replace"), err.decode(errors="replace")[-3000:]
+            points.append({"CRASH_AFTER_CREATE": str(rng.randint(1, 2))})
+        elif k % 4 == 3:
+            points.append({"CRASH_AFTER_UPLOAD": str(rng.randint(1, 3))})
+        else:
+            points.append({"KILL_AT_CALL": str(rng.randint(max(1, step // 2), step)),
+                           "KILL_DELAY_MS": str(rng.choice((0, 0, 5, 20)))})
+    return points
+
+
+def kill_and_resume(args: list[str], env: dict[str, str], *, kills: int, work: int,
+                    rng: random.Random) -> KillLog:
+    """SIGKILL `kills` runs of `pindah args` at the points `kill_points` chose; the caller's final
+    run finishes the migration. Every run must really die where it was told to: a run that ends
+    on its own means the test interrupted nothing, and fails it."""
+    log = KillLog()
+    for k, point in enumerate(kill_points(kills, work, rng)):
+        done = run(args, env | point, timeout=300)
+        assert done.returncode == -signal.SIGKILL, (
+            f"run {k + 1} ({point}) ended with exit {done.returncode} instead of being killed there"
+            f"\n{done.stdout[-1500:]}{done.stderr[-1500:]}")
+        if "KILL_AT_CALL" in point:
+            log.during_call += 1
+        elif "CRASH_AFTER_CREATE" in point:
+            log.after_create += 1
+        else:
+            log.after_upload += 1
     return log
 
 
-def _progress(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
+def work_of(plans: list[PostPlan]) -> int:
+    """Remote calls a clean run makes: one upload per planned file, one create per part."""
+    return sum(len(part.media) + 1 for plan in plans for part in plan.parts)
 
 
 def finish(args: list[str], env: dict[str, str], *, attempts: int = 4) -> subprocess.CompletedProcess[str]:
@@ -259,74 +240,27 @@ class Tally:
         assert self.unknown == 0, f"{self.unknown} unexplained items on the target"
         assert not self.wrong, "\n".join(self.wrong[:20])
 
+@dataclass
+class Published:
+    """One post, or one part of a split post, as a target holds it: read back from the target
+    itself (records, statuses, the site's files), never from pindah's journal."""
 
-def check_bluesky(pds: Any, did: str, plans: list[PostPlan], export: ChaosExport, *,
-                  blobs: bool = True) -> Tally:
-    """Every planned part exactly once under its derived record key, with its text, its place in
-    the thread and its media (downloaded back) in carousel order."""
-    from pindah.adapters.bluesky_record import derive_rkey
+    id: str
+    text: str
+    parent: str | None  # the id of the part it continues (a reply, or the part before it)
+    media: list[bytes] = field(default_factory=list)  # the files as the target serves them, in order
 
-    records = pds.list_records(did)
+
+def check_published(published: list[Published], plans: list[PostPlan], export: ChaosExport, *,
+                    videos: bool = True) -> Tally:
+    """Each planned part exactly once, found by its exact text under the part it continues
+    (media-only parts of different threads may share a text like "(2/3)"), with its files in
+    carousel order (each source file is recognised by its pixel size or its bytes).
+    `videos=False`: the target takes no video, so planned videos are not expected there."""
     tally = Tally(len(plans), sum(len(p.parts) for p in plans))
-    by_rkey: dict[str, list[dict[str, Any]]] = {}
-    for record in records:
-        by_rkey.setdefault(record["uri"].rsplit("/", 1)[1], []).append(record)
-    expected = {derive_rkey(part.key, part.created_at): (plan, part) for plan in plans for part in plan.parts}
-    want_texts = Counter(part.text for plan in plans for part in plan.parts)
-    got_texts = Counter(r["value"]["text"] for r in records)
-    # A part made twice shows as its text twice, whatever record key the second copy got.
-    tally.duplicates = sum(max(0, n - want_texts[t]) for t, n in got_texts.items() if t in want_texts)
-    tally.unknown = sum(1 for r in records if r["uri"].rsplit("/", 1)[1] not in expected
-                        and r["value"]["text"] not in want_texts)
-    blob_cache: dict[str, bytes] = {}
-    for plan in plans:
-        previous = None
-        for part in plan.parts:
-            rkey = derive_rkey(part.key, part.created_at)
-            found = by_rkey.get(rkey)
-            if not found:
-                tally.lost.append(part.key)
-                previous = None
-                continue
-            value = found[0]["value"]
-            if value["text"] != part.text:
-                tally.wrong.append(f"{part.key}: text {value['text'][:60]!r} != {part.text[:60]!r}")
-            if part.index and previous is not None:
-                parent = (value.get("reply") or {}).get("parent", {}).get("uri")
-                if parent != previous:
-                    tally.wrong.append(f"{part.key}: replies to {parent}, not to part {part.index - 1}")
-            previous = found[0]["uri"]
-            want = [export.identity[plan.post.media[i].path] for i in part.media]
-            embed = value.get("embed") or {}
-            cids = [im["image"]["ref"]["$link"] for im in embed.get("images", [])]
-            if "video" in embed:
-                cids = [embed["video"]["ref"]["$link"]]
-            if len(cids) != len(want):
-                tally.wrong.append(f"{part.key}: {len(cids)} media on the target, {len(want)} planned")
-                continue
-            if blobs:
-                got = []
-                for cid in cids:
-                    if cid not in blob_cache:
-                        blob_cache[cid] = pds.get_blob(did, cid)
-                    got.append(identity_of(blob_cache[cid]))
-                if got != want:
-                    tally.wrong.append(f"{part.key}: media {[g[1] if g[0] == 'image' else 'video' for g in got]} "
-                                       f"!= planned {[w[1] if w[0] == 'image' else 'video' for w in want]}")
-    return tally
-
-
-def check_mastodon(server: Any, plans: list[PostPlan], export: ChaosExport) -> Tally:
-    """The simulated server's statuses: each planned part exactly once, found by its exact text
-    under the part it replies to (media-only parts of different threads may share a text like
-    "(2/3)"), with the uploaded files (as the server received them) in carousel order."""
-    from pindah.adapters.mastodon_status import restore_mentions
-
-    statuses = server.statuses()
-    tally = Tally(len(plans), sum(len(p.parts) for p in plans))
-    under: dict[tuple[str | None, str], list[dict[str, Any]]] = {}
-    for status in sorted(statuses, key=lambda s: s["created_at"]):
-        under.setdefault((status["in_reply_to_id"], restore_mentions(status["text"])), []).append(status)
+    under: dict[tuple[str | None, str], list[Published]] = {}
+    for item in published:
+        under.setdefault((item.parent, item.text), []).append(item)
     used: set[str] = set()
     for plan in plans:
         previous: str | None = None
@@ -336,23 +270,40 @@ def check_mastodon(server: Any, plans: list[PostPlan], export: ChaosExport) -> T
                 tally.lost.append(part.key)
                 previous = None
                 continue
-            status = found[0]
-            used.update(s["id"] for s in found)
+            used.update(item.id for item in found)
             tally.duplicates += len(found) - 1
-            previous = status["id"]
+            previous = found[0].id
             want = [export.identity[plan.post.media[i].path] for i in part.media]
-            got = [identity_of(server.upload_of(mid)) for mid in status["media"]]
+            want = [w for w in want if videos or w[0] == "image"]
+            got = [identity_of(data) for data in found[0].media]
             if got != want:
-                tally.wrong.append(f"{part.key}: media {len(got)} {[g[1] if g[0] == 'image' else 'video' for g in got]}"
-                                   f" != planned {[w[1] if w[0] == 'image' else 'video' for w in want]}")
+                tally.wrong.append(f"{part.key}: media {_sizes(got)} on the target != planned {_sizes(want)}")
     texts = {part.text for plan in plans for part in plan.parts}
-    for status in statuses:
-        if status["id"] not in used:
-            if restore_mentions(status["text"]) in texts:
+    for item in published:
+        if item.id not in used:
+            if item.text in texts:
                 tally.duplicates += 1
             else:
                 tally.unknown += 1
     return tally
+
+
+def check_bluesky(pds: Any, did: str, plans: list[PostPlan], export: ChaosExport) -> Tally:
+    """`check_published` on the records (and blobs) of one account of the reference PDS."""
+    from tests.targets.bluesky import read_records
+
+    return check_published(read_records(pds, did), plans, export)
+
+
+def check_mastodon(server: Any, plans: list[PostPlan], export: ChaosExport) -> Tally:
+    """`check_published` on the statuses (and received files) of a simulated Mastodon server."""
+    from tests.targets.mastodon import read_statuses
+
+    return check_published(read_statuses(server), plans, export)
+
+
+def _sizes(media: list[tuple[str, Any]]) -> list[Any]:
+    return [m[1] if m[0] == "image" else "video" for m in media]
 
 
 # -- the journal ---------------------------------------------------------------------------------

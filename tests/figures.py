@@ -8,6 +8,7 @@ run ("chaos figures: kills survived 12, faults injected 93, ..."), so anyone run
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,17 @@ ORDER = ("kills survived", "faults injected", "hostile inputs tried", "posts che
 def add(request: pytest.FixtureRequest, name: str, n: int = 1) -> None:
     figures = request.config.stash.setdefault(FIGURES, Counter())
     figures[name] += n
+
+
+def record_tally(request: pytest.FixtureRequest, tally: Any, *, kills: int = 0, faults: int = 0) -> None:
+    """What a read-back of a target found (a chaos_support.Tally), after `kills` and `faults`."""
+    if kills:
+        add(request, "kills survived", kills)
+    if faults:
+        add(request, "faults injected", faults)
+    add(request, "posts checked on targets", tally.expected_posts)
+    add(request, "posts lost", len({key.split("#")[0] for key in tally.lost}))
+    add(request, "duplicates", tally.duplicates)
 
 
 def summary(config: pytest.Config) -> str | None:

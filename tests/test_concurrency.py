@@ -41,16 +41,21 @@ def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
 
 
-def wait_for(condition, what: str, timeout: float = 120) -> None:
+def wait_for(condition, what: str, proc: subprocess.Popen[str] | None = None, timeout: float = 120) -> None:
+    """Wait for a state the test set up (never for an amount of time); a run that ended first fails."""
     deadline = time.monotonic() + timeout
     while not condition():
+        if proc is not None and proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f"the run ended (exit {proc.returncode}) before {what}:\n{out[-1500:]}{err[-1500:]}")
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.01)
 
 
-def calls_started(progress: Path) -> int:
-    return progress.stat().st_size if progress.exists() else 0
+def held(gate: Path) -> Path:
+    """The file a run held at `gate` creates while it waits (tests/chaos_run.py)."""
+    return Path(f"{gate}.waiting")
 
 
 def check_site(site: Path, plans, export: ChaosExport) -> list[str]:
@@ -73,14 +78,15 @@ def check_site(site: Path, plans, export: ChaosExport) -> list[str]:
 
 
 def two_at_once(args: list[str], env: dict[str, str], tmp: Path) -> tuple[subprocess.CompletedProcess[str], ...]:
-    """The first run is slowed so it is surely working when the second one starts."""
-    progress = tmp / "progress-first"
-    first = start(args, env | {"CHAOS_PROGRESS": str(progress), "SLOW_MS": "60"})
+    """The first run is held as its second remote call starts (lock taken, work under way) until
+    the second run has come and gone: it is surely working while the second one tries."""
+    gate = tmp / "first-may-go-on"
+    first = start(args, env | {"CHAOS_HOLD": f"2:{gate}"})
     try:
-        wait_for(lambda: calls_started(progress) >= 2 or first.poll() is not None, "the first run to start posting")
-        assert first.poll() is None, "the first run ended before the second started"
+        wait_for(held(gate).exists, "the first run started posting", first)
         second = run(args, env, timeout=300)
         assert first.poll() is None, "the first run must still be working while the second was refused"
+        gate.touch()
         out, err = first.communicate(timeout=600)
     finally:
         if first.poll() is None:
@@ -115,13 +121,13 @@ def test_a_second_run_given_the_zip_of_the_same_export_refuses_too(tmp_path):
     export = chaos_export(tmp_path / "export", 12, seed=32)
     packed = zip_folder(export.root, tmp_path / "instagram.zip")
     env = base_env(tmp_path)
-    progress = tmp_path / "progress"
-    first = start(["migrate", str(export.root), "--to", f"folder:{tmp_path / 'site'}"],
-                  env | {"CHAOS_PROGRESS": str(progress), "SLOW_MS": "60"})
+    gate = tmp_path / "first-may-go-on"
+    first = start(["migrate", str(export.root), "--to", f"folder:{tmp_path / 'site'}"], env | {"CHAOS_HOLD": f"2:{gate}"})
     try:
-        wait_for(lambda: calls_started(progress) >= 2 or first.poll() is not None, "the first run")
+        wait_for(held(gate).exists, "the first run started posting", first)
         second = subprocess.run([sys.executable, str(CHILD), "migrate", str(packed), "--to", "folder:./site/"],
                                 env=env, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+        gate.touch()
         first.communicate(timeout=600)
     finally:
         if first.poll() is None:
@@ -195,20 +201,21 @@ def test_a_run_that_read_the_site_while_another_was_writing_it_does_not_erase_th
     export = chaos_export(tmp_path / "export", 12, seed=36)
     env = base_env(tmp_path)
     site = tmp_path / "site"
-    gate = tmp_path / "gate"
-    progress = tmp_path / "progress"
+    first_gate, second_gate = tmp_path / "first-may-go-on", tmp_path / "second-may-go-on"
     # The artist starts a test batch, then (impatient) the whole export in another terminal. The
-    # second run reads the site while the first writes it, plans (long, for a big export) and
-    # reaches the journal only after the first has finished: so it is not refused.
+    # second run reads the site while the first writes it (the first is held mid-publishing until
+    # the second has read it), plans (long, for a big export) and reaches the journal only after
+    # the first has finished: so it is not refused.
     first = start(["migrate", str(export.root), "--to", f"folder:{site}", "--limit", "6"],
-                  env | {"CHAOS_PROGRESS": str(progress), "SLOW_MS": "80"})
+                  env | {"CHAOS_HOLD": f"3:{first_gate}"})
     second = None
     try:
-        wait_for(lambda: calls_started(progress) >= 3, "the first run to publish")
-        second = start(["migrate", str(export.root), "--to", f"folder:{site}"], env | {"CHAOS_OPEN_GATE": str(gate)})
-        wait_for(lambda: Path(str(gate) + ".waiting").exists(), "the second run to have read the site")
+        wait_for(held(first_gate).exists, "the first run to publish", first)
+        second = start(["migrate", str(export.root), "--to", f"folder:{site}"], env | {"CHAOS_OPEN_GATE": str(second_gate)})
+        wait_for(held(second_gate).exists, "the second run to have read the site", second)
+        first_gate.touch()
         assert first.wait(timeout=300) == 0
-        gate.touch()
+        second_gate.touch()
         out, err = second.communicate(timeout=300)
         assert second.returncode == 0, err
     finally:

@@ -16,179 +16,64 @@ and WebP EXIF inside the pictures) may appear nowhere. Credential and journal fi
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import secrets
-import stat
-import struct
-import subprocess
-import sys
-import zlib
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
-from tests import figures
 from tests.bluesky_pds import LocalPds, bluesky_pds_fixture  # noqa: F401 - the session fixture
-from tests.chaos_support import CHILD, VIDEO, base_env
+from tests.chaos_support import base_env
 from tests.exportbuilder.meta_json import write_meta_json
 from tests.exportbuilder.spec import SynthMedia, SynthPost
 from tests.faultproxy import FaultProxy
 from tests.mastodon_http import MastodonHttp
+from tests.privacy import (
+    GPS_TEXT,
+    LAT,
+    LNG,
+    T,
+    Search,
+    check_state_modes,
+    files_under,
+    gps_export,
+    located_video,
+    pindah,
+)
 
 pytestmark = pytest.mark.integration
 
-LAT, LNG = -6.175392, 106.827153  # Monas, Jakarta: in the export JSON and in the pictures
-GPS_TEXT = ["6.175392", "106.827153", "6.1753", "106.8271", "106,49", "6,10.52", "GPSLatitude", "GPSLongitude"]
-T = 1_560_000_000
 
-
-# -- the export: coordinates everywhere they can hide ------------------------------------------------
-def _exif_gps() -> bytes:
-    exif = Image.Exif()
-    exif[0x010F] = "PhoneMaker"
-    exif[0x0110] = "Phone 12 Pro"
-    gps = exif.get_ifd(0x8825)
-    gps.update({1: "S", 2: (6.0, 10.0, 31.41), 3: "E", 4: (106.0, 49.0, 37.75), 5: 0, 6: 12.0})
-    return exif.tobytes()
-
-
-XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-       b'<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="6,10.5235S" '
-       b'exif:GPSLongitude="106,49.6292E" exif:GPSAltitude="12">-6.175392,106.827153</rdf:Description>'
-       b"</rdf:RDF></x:xmpmeta>")
-
-
-def _picture(fmt: str, width: int, height: int) -> bytes:
-    img = Image.new("RGB", (width, height), (width % 255, 90, height % 255))
-    out = io.BytesIO()
-    if fmt == "jpg":
-        img.save(out, "JPEG", quality=90, exif=_exif_gps(), xmp=XMP)
-    elif fmt == "webp":
-        img.save(out, "WEBP", exif=_exif_gps(), xmp=XMP)
-    elif fmt == "png":
-        img.save(out, "PNG", exif=_exif_gps())
-        data = out.getvalue()
-        text = b"Comment\x00Taken at -6.175392, 106.827153"
-        chunk = struct.pack(">I", len(text)) + b"tEXt" + text + struct.pack(">I", zlib.crc32(b"tEXt" + text))
-        return data[:-12] + chunk + data[-12:]  # before IEND
-    return out.getvalue()
-
-
-def gps_export(root: Path) -> Path:
-    posts = [SynthPost(T, "Monas at dawn #jakarta", [SynthMedia("jpg", width=40, height=30)], latitude=LAT, longitude=LNG),
-             SynthPost(T + 3600, "PNG with a note", [SynthMedia("png", width=41, height=30)], latitude=LAT, longitude=LNG),
-             SynthPost(T + 7200, "WebP from the phone", [SynthMedia("webp", width=42, height=30)], latitude=LAT, longitude=LNG),
-             SynthPost(T + 9000, "Carousel, all located", [SynthMedia("jpg", width=43, height=30),
-                                                           SynthMedia("jpg", width=44, height=30)], latitude=LAT, longitude=LNG)]
-    write_meta_json(root, posts, media_content=lambda post, i, media: _picture(media.fmt, media.width, media.height))
-    raw = b"".join(p.read_bytes() for p in root.rglob("*") if p.is_file())
-    assert b"106.827153" in raw and b"GPSLatitude" in raw  # the export really carries them
-    return root
-
-
-def located_video() -> bytes:
-    """The sample clip with its `udta` box replaced by one holding a `©xyz` location atom of the
-    same size, so no offset moves."""
-    data = bytearray(VIDEO.read_bytes())
-    start = data.find(b"udta") - 4
-    (size,) = struct.unpack_from(">I", data, start)
-    where = b"+06.1753+106.8271/"
-    xyz = struct.pack(">I", 12 + len(where)) + b"\xa9xyz" + struct.pack(">HH", len(where), 0x15C7) + where
-    free = size - 8 - len(xyz)
-    data[start:start + size] = struct.pack(">I", size) + b"udta" + xyz + struct.pack(">I", free) + b"free" + b"\0" * (free - 8)
-    return bytes(data)
-
-
-# -- searching ----------------------------------------------------------------------------------------
-def _hits(data: bytes, needles: list[str]) -> list[str]:
-    return [n for n in needles if n.encode() in data]
-
-
-def _image_location(data: bytes) -> list[str]:
-    """Location a picture still carries, read by Pillow (EXIF GPS IFD, XMP, PNG text)."""
-    found = []
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            exif = img.getexif()
-            if 0x8825 in exif or exif.get_ifd(0x8825):
-                found.append("EXIF GPS")
-            if any(k in exif for k in (0x010F, 0x0110)):
-                found.append("camera make/model")
-            info = " ".join(str(v) for v in img.info.values() if isinstance(v, (str, bytes)))
-            if "GPS" in info or "106.82" in info:
-                found.append("text/XMP location")
-    except Exception:  # noqa: BLE001 - not a picture: the byte search covers it
-        pass
-    return found
-
-
-def files_under(*places: Path) -> list[Path]:
-    return [f for place in places if place.exists()
-            for f in ([place] if place.is_file() else place.rglob("*")) if f.is_file() and not f.is_symlink()]
-
-
-class Search:
-    """Collects every leak found, with where; `figures` gets the count."""
-
-    def __init__(self) -> None:
-        self.leaks: list[str] = []
-
-    def text(self, where: str, data: bytes | str, needles: list[str]) -> None:
-        raw = data.encode() if isinstance(data, str) else data
-        self.leaks += [f"{where}: {n}" for n in _hits(raw, needles)]
-
-    def media(self, where: str, data: bytes) -> None:
-        self.text(where, data, GPS_TEXT)
-        self.leaks += [f"{where}: {what}" for what in _image_location(data)]
-
-    def done(self, request) -> None:
-        figures.add(request, "secrets found", len(self.leaks))
-        assert self.leaks == [], "\n".join(self.leaks[:40])
-
-
-def private(path: Path, mode: int) -> str | None:
-    got = stat.S_IMODE(path.stat().st_mode)
-    return None if got == mode else f"{path}: {oct(got)}, not {oct(mode)}"
-
-
-def check_state_modes(state: Path, cache: Path) -> list[str]:
-    """Journals, locks, sessions and tokens 0600 in 0700 folders; the media cache too."""
-    problems = []
-    sensitive = [f for f in files_under(state) if f.suffix in (".sqlite", ".json", ".lock", ".sqlite-wal", ".sqlite-shm")
-                 or f.name.endswith((".lock", "-wal", "-shm"))]
-    assert sensitive, "no journal or credential file found"
-    for f in sensitive + files_under(cache):
-        problems += [p for p in (private(f, 0o600), private(f.parent, 0o700)) if p]
-    return problems
-
-
-def pindah(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The real CLI under umask 000: private files must not rely on the artist's umask."""
-    return subprocess.run([sys.executable, str(CHILD), *args], env=env, capture_output=True, text=True, timeout=300,
-                          cwd=cwd, stdin=subprocess.DEVNULL, preexec_fn=lambda: os.umask(0))
-
-
-# -- folder ---------------------------------------------------------------------------------------------
-def test_the_portfolio_site_and_every_file_pindah_writes_carry_no_location(request, tmp_path):
+# -- every registered target (tests/targets/) ------------------------------------------------------------
+def test_no_target_keeps_or_shows_a_location_or_a_secret_anywhere(target, request, tmp_path: Path):
+    """The published site, kit, records or statuses and their files; the journal, the media
+    cache, the reports and every line pindah printed: no coordinate and no credential anywhere
+    but the credential store itself, which is 0600 in a 0700 folder."""
     export = gps_export(tmp_path / "export")
-    env = base_env(tmp_path)
-    runs = [pindah(["migrate", str(export), "--to", f"folder:{tmp_path / 'site'}", "--json", str(tmp_path / "r.json"),
-                    "--html", str(tmp_path / "r.html")], env, tmp_path),
-            pindah(["verify", "--to", f"folder:{tmp_path / 'site'}"], env, tmp_path),
+    env = base_env(tmp_path, **target.env)
+    state, cache = tmp_path / "state", tmp_path / "cache"
+    reports = ["--json", str(tmp_path / "r.json"), "--html", str(tmp_path / "r.html")]
+    runs = [pindah(["migrate", str(export), "--to", target.spec, *reports], env, tmp_path),
+            pindah(["verify", "--to", target.spec], env, tmp_path),
             pindah(["status"], env, tmp_path)]
-    assert [r.returncode for r in runs] == [0, 0, 0], runs[0].stderr
+    assert runs[0].returncode == 0 and runs[2].returncode == 0, runs[0].stdout + runs[0].stderr
+    assert all("Traceback" not in done.stderr for done in runs)
+    published = target.read()
+    assert sum(len(item.media) for item in published) == 5  # every picture of the export arrived
+
     search = Search()
     for n, done in enumerate(runs):
-        search.text(f"run {n} output", done.stdout + done.stderr, GPS_TEXT)
-    written = files_under(tmp_path / "site", tmp_path / "state", tmp_path / "cache", tmp_path / "r.json", tmp_path / "r.html")
-    assert len(files_under(tmp_path / "site" / "media")) == 5
-    for f in written:
+        search.text(f"run {n} output", done.stdout + done.stderr, target.secrets + GPS_TEXT)
+    credentials = files_under(state / "sessions", state / "tokens")
+    for f in files_under(state, cache, tmp_path / "r.json", tmp_path / "r.html"):
+        search.text(str(f.relative_to(tmp_path)), f.read_bytes(), [] if f in credentials else target.secrets)
         search.media(str(f.relative_to(tmp_path)), f.read_bytes())
+    search.text("published texts", "\n".join(item.text for item in published), GPS_TEXT)
+    for name, data in target.stored_files().items():
+        search.text(f"on the target: {name}", data, target.secrets)
+        search.media(f"on the target: {name}", data)
     search.done(request)
-    assert check_state_modes(tmp_path / "state", tmp_path / "cache") == []
+    assert check_state_modes(state, cache) == []
 
 
 # -- Bluesky ----------------------------------------------------------------------------------------------
