@@ -29,7 +29,8 @@ from .engine import Selection, dry_run, journals_for, make_plans, migrate, targe
 from .errors import PindahError
 from .journal import Journal
 from .planner import PlanOptions
-from .reports import RunReport, render_html, render_json, render_text
+from .ratelimit import ServerLimits, watch_rates
+from .reports import RunReport, combine, render_html, render_json, render_text
 from .rights_setup import rights_for_run
 from .sources import read_export
 from .stamp import Stamp
@@ -69,8 +70,9 @@ class RichProgress:
             self.bar.stop()
 
 
-def _plan_options(config: dict[str, Any]) -> PlanOptions:
-    """[plan] settings (config file or PINDAH_PLAN_* environment) -> PlanOptions."""
+def _plan_options(config: dict[str, Any], *, text_without_media: bool = False) -> PlanOptions:
+    """[plan] settings (config file or PINDAH_PLAN_* environment) -> PlanOptions; a flag given
+    on the command line wins."""
     def flag(key: str, default: bool) -> bool:
         value = setting(config, "plan", key, default)
         return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
@@ -83,7 +85,8 @@ def _plan_options(config: dict[str, Any]) -> PlanOptions:
             date_line=flag("date_line", True), date_format=text("date_format", PlanOptions.date_format),
             mentions=text("mentions", "text"), mention_link=text("mention_link", PlanOptions.mention_link),
             footer=text("footer", "") or None, number_parts=flag("number_parts", True),
-            include_alt_text=flag("include_alt_text", True), keep_generated_alt=flag("keep_generated_alt", False))
+            include_alt_text=flag("include_alt_text", True), keep_generated_alt=flag("keep_generated_alt", False),
+            text_without_media=text_without_media or flag("text_without_media", False))
     except ValueError as exc:
         raise PindahError(f"setting in [plan] is not valid: {exc}", "compare your config with config.example.toml")
 
@@ -106,6 +109,9 @@ selection_options = [
     click.option("--include", metavar="KINDS", help="Also move reels, stories, archived, profile, other, or all."),
     click.option("--json", "json_out", type=click.Path(path_type=Path), help="Also write the report as JSON."),
     click.option("--html", "html_out", type=click.Path(path_type=Path), help="Also write the report as a web page."),
+    click.option("--text-without-media", is_flag=True, default=False,
+                 help="Publish a post's text even when none of its pictures or videos can be used "
+                      "(default: leave such a post out and say why)."),
 ]
 
 
@@ -126,39 +132,55 @@ def _day(value: datetime | None) -> date | None:
 @click.pass_obj
 def migrate_command(config: dict[str, Any], export: tuple[Path, ...], targets: tuple[str, ...],
                     since: datetime | None, until: datetime | None, limit: int | None, only: tuple[str, ...],
-                    include: str | None, json_out: Path | None, html_out: Path | None, dry_run: bool) -> None:
+                    include: str | None, json_out: Path | None, html_out: Path | None, text_without_media: bool,
+                    dry_run: bool) -> None:
     """Move an Instagram export to one or more targets. Run it again to continue."""
     selection = Selection(_day(since), _day(until), limit, tuple(only))
+    options = _plan_options(config, text_without_media=text_without_media)
     kinds = parse_include(include if include is not None else setting(config, "source", "include", ""))
     code = 0
     # The artist's rights go into every image, for every target: asked once (interactive runs
     # only, never in a dry run), before any target starts. See migrator/rights_setup.py.
     stamp = rights_for_run(config, interactive=sys.stdin.isatty() and not dry_run).stamp()
-    with read_export(export, kinds) as exp:
-        for spec in targets or (str(setting(config, "migrate", "to", "folder")),):
-            code = max(code, _one_target(config, exp, spec, selection, dry_run, json_out, html_out, stamp))
+    reports: list[RunReport] = []
+    try:
+        with read_export(export, kinds) as exp:
+            for spec in targets or (str(setting(config, "migrate", "to", "folder")),):
+                target_code, report = _one_target(config, exp, spec, selection, options, dry_run, stamp)
+                code, reports = max(code, target_code), [*reports, report]
+    finally:
+        # One file holds every target's report (several --to never overwrite each other), and
+        # what was done before a later target stopped with an error is written all the same.
+        if reports:
+            _write_reports(combine(reports), json_out, html_out)
     if code:
         sys.exit(code)
 
 
-def _one_target(config: dict[str, Any], exp: Any, spec: str, selection: Selection, is_dry: bool,
-                json_out: Path | None, html_out: Path | None, stamp: Stamp) -> int:
+def _one_target(config: dict[str, Any], exp: Any, spec: str, selection: Selection, options: PlanOptions,
+                is_dry: bool, stamp: Stamp) -> tuple[int, RunReport]:
     adapter = make_target(spec, config)
+    limits = ServerLimits()
+    watch_rates(adapter, limits.report)  # logging in already says what the server allows
     adapter.prepare(interactive=sys.stdin.isatty() and not is_dry)
-    plans = make_plans(exp, adapter, selection, _plan_options(config))
+    plans = make_plans(exp, adapter, selection, options)
     name = target_label(adapter)
     out = Console()
     progress = RichProgress(("Checking for " if is_dry else "Moving to ") + name)
     try:
         if is_dry:
-            report = dry_run(exp, adapter, plans, progress=progress, stamp=stamp)
+            report = dry_run(exp, adapter, plans, progress=progress, stamp=stamp, limits=limits)
             outcome = None
         else:
-            outcome, report = migrate(exp, adapter, plans, progress=progress, stamp=stamp)
+            outcome, report = migrate(exp, adapter, plans, progress=progress, stamp=stamp, limits=limits)
     finally:
         progress.stop()
     render_text(report, out)
-    _write_reports(report, json_out, html_out)
+    return _say_outcome(adapter, name, outcome, report, out), report
+
+
+def _say_outcome(adapter: Any, name: str, outcome: Any, report: RunReport, out: Console) -> int:
+    """The closing lines for one target, and its exit code."""
     if outcome is None:
         out.print("This was a dry run: nothing was published. Run [bold]pindah migrate[/] to do it.")
         return 0

@@ -21,8 +21,8 @@ from .journal import Journal, journals_for  # noqa: F401 - engine.journals_for i
 from .kitjournal import refresh as refresh_by_hand
 from .media import MediaResult
 from .model import Post, PostKind, iso_utc
-from .planner import PlanOptions, PostPlan, plan_posts
-from .ratelimit import estimate_seconds
+from .planner import PlanOptions, PostPlan, plan_posts, without_its_media
+from .ratelimit import ServerLimits, estimate_with
 from .reports import (
     ReportMedia,
     ReportPart,
@@ -77,25 +77,37 @@ def target_label(adapter: Adapter) -> str:
     return f"{adapter.name}:{adapter.location or adapter.account()}"
 
 
+def instagram_url(post: Post) -> str | None:
+    """The post's address on Instagram, where the export knows its shortcode."""
+    return f"https://www.instagram.com/p/{post.shortcode}/" if post.shortcode else None
+
+
 def make_plans(export: Export, adapter: Adapter, selection: Selection, options: PlanOptions) -> list[PostPlan]:
-    return plan_posts(selection.apply(export.posts), adapter.caps, options)
+    posts = selection.apply(export.posts)
+    urls = {p.id: url for p in posts if (url := instagram_url(p))}  # the footer's {instagram_url}
+    return plan_posts(posts, adapter.caps, options, instagram_urls=urls)
 
 
 def migrate(export: Export, adapter: Adapter, plans: list[PostPlan], *, progress: Progress | None = None,
-            max_attempts: int = 5, max_wait: float = 3600.0,
-            stamp: Stamp | None = None) -> tuple[RunOutcome, RunReport]:
+            max_attempts: int = 5, max_wait: float = 3600.0, stamp: Stamp | None = None,
+            limits: ServerLimits | None = None) -> tuple[RunOutcome, RunReport]:
+    """Run `plans` on the target. `limits`: the server's rate figures seen so far (its answers
+    while logging in): the run paces by them from its first call, and reports by them."""
     path = journal_path(adapter, export)
     meta = {"target": adapter.name, "location": adapter.location or "", "account": adapter.account(),
             "export": export.tree.describe(), "layout": export.layout}
     with Journal.open(path, meta=meta) as journal:
         runner = Runner(adapter, journal, cache_dir() / "media", progress=progress,
                         max_attempts=max_attempts, max_wait=max_wait, stamp=stamp)
+        if limits is not None:
+            runner.pacer.server.latest.update(limits.latest)
         outcome = runner.run(plans)
         refresh_by_hand(adapter)  # a kit the artist publishes from shows the marks made so far
         resume = outcome.stopped.resume_at if outcome.stopped else None
         journal.set_meta("resume_at", resume.isoformat() if resume else "")  # shown by `pindah status`
         states = _journal_states(journal, plans)
-    report = build_report(export, adapter, plans, outcome.media_results, states, dry_run=False)
+    report = build_report(export, adapter, plans, outcome.media_results, states, dry_run=False,
+                          limits=runner.pacer.server)
     found = set(outcome.found)
     for post in report.posts:
         post.found = post.post_id in found
@@ -104,9 +116,11 @@ def migrate(export: Export, adapter: Adapter, plans: list[PostPlan], *, progress
 
 
 def dry_run(export: Export, adapter: Adapter, plans: list[PostPlan], *,
-            progress: Progress | None = None, stamp: Stamp | None = None) -> RunReport:
+            progress: Progress | None = None, stamp: Stamp | None = None,
+            limits: ServerLimits | None = None) -> RunReport:
     """Plan and prepare media exactly as a run would, without calling the target or writing
-    the journal (an existing journal is only read, to show what is already published)."""
+    the journal (an existing journal is only read, to show what is already published).
+    `limits`: the rate figures the server gave while logging in, for the time estimate."""
     media_results: dict[tuple[str, int], MediaResult] = {}
     states = _read_states(journal_path(adapter, export))
     (progress or _Quiet()).start(len(plans), sum(len(p.post.media) for p in plans))
@@ -119,7 +133,7 @@ def dry_run(export: Export, adapter: Adapter, plans: list[PostPlan], *,
                     media_results[(plan.post.id, mi)] = (stamp or Stamp()).prepare(
                         plan.post.media[mi], adapter.caps, cache_dir() / "media")
         (progress or _Quiet()).post_done(len(plan.post.media))
-    return build_report(export, adapter, plans, media_results, states, dry_run=True)
+    return build_report(export, adapter, plans, media_results, states, dry_run=True, limits=limits)
 
 
 class _Quiet:
@@ -159,12 +173,24 @@ def _read_states(path: Path) -> dict[str, Known]:
     return out
 
 
+def _without_usable_media(plan: PostPlan, media_results: dict[tuple[str, int], MediaResult]) -> str | None:
+    """The runner's reason for leaving out a post none of whose files can be prepared, or None."""
+    wanted = [mi for part in plan.parts for mi in part.media]
+    results = [media_results.get((plan.post.id, mi)) for mi in wanted]
+    if not plan.media_required or not wanted or any(r is None or r.prepared is not None for r in results):
+        return None
+    dropped = dict(plan.dropped_media)
+    prepared = dict(zip(wanted, results))
+    return without_its_media([(m, dropped.get(mi) or getattr(prepared.get(mi), "skipped", None) or "could not be prepared")
+                              for mi, m in enumerate(plan.post.media)])
+
+
 _STATE_WORDS = {J.POSTED: "published", J.FAILED: "failed", J.SKIPPED: "skipped", J.PLANNED: "pending"}
 
 
 def build_report(export: Export, adapter: Adapter, plans: list[PostPlan],
                  media_results: dict[tuple[str, int], MediaResult],
-                 states: dict[str, Known], *, dry_run: bool) -> RunReport:
+                 states: dict[str, Known], *, dry_run: bool, limits: ServerLimits | None = None) -> RunReport:
     posts: list[ReportPost] = []
     thumbs = 0
     counts = {"media": 0, "posts": 0}
@@ -176,8 +202,14 @@ def build_report(export: Export, adapter: Adapter, plans: list[PostPlan],
         left_out = known.left_out if known else {}
         if plan.skipped:
             word, reason = "skipped", plan.skipped
-        elif state is None or (dry_run and state == J.PLANNED):
-            word = "will publish" if dry_run else "pending"
+        elif dry_run and (state in (None, J.PLANNED) or (state == J.SKIPPED and not plan.media_required)):
+            # (a post left out earlier for want of usable files goes out as text if now asked to)
+            word, reason = "will publish", None
+            unusable = _without_usable_media(plan, media_results)
+            if unusable:  # what the run will find when it prepares the files: say it now
+                word, reason = "skipped", unusable
+        elif state is None:
+            word = "pending"
         else:
             word = _STATE_WORDS.get(state, state)
         if word in ("will publish", "pending"):
@@ -211,8 +243,9 @@ def build_report(export: Export, adapter: Adapter, plans: list[PostPlan],
                                 parts=parts, media=media))
     caps = adapter.caps
     # No time estimate when nothing is left to do.
-    eta = estimate_seconds(caps.rate_budgets, counts, call_seconds=caps.typical_call_seconds) \
-        if counts["posts"] else None
+    eta, budgets = estimate_with(limits, caps.rate_budgets, counts, call_seconds=caps.typical_call_seconds)
+    if not counts["posts"]:
+        eta = None
     return RunReport(
         target=target_label(adapter),
         target_description=adapter.description,
@@ -223,6 +256,7 @@ def build_report(export: Export, adapter: Adapter, plans: list[PostPlan],
         posts=posts,
         eta_seconds=eta,
         eta_text=describe_duration(eta) if eta is not None else None,
-        budgets=[b.describe() for b in caps.rate_budgets],
+        budgets=[b.describe() + (" (the server's own figure)" if b not in caps.rate_budgets else "")
+                 for b in budgets],
         warnings=[str(p) for p in export.problems],
     )

@@ -57,6 +57,9 @@ class PlanOptions:
     number_parts: bool = True  # " (1/3)" markers on the parts of a thread
     include_alt_text: bool = True
     keep_generated_alt: bool = False  # Instagram's "May be an image of ..." is not the artist's words
+    # A post none of whose pictures/videos can be used is left out, with the reason: for a
+    # portfolio a caption without its artwork is not the post. True publishes the text alone.
+    text_without_media: bool = False
 
     def __post_init__(self) -> None:
         if self.mentions not in ("text", "link"):
@@ -91,6 +94,9 @@ class PostPlan:
     skipped: str | None = None  # why the whole post is left out, in the artist's words
     notes: list[str] = field(default_factory=list)
     dropped_media: list[tuple[int, str]] = field(default_factory=list)  # (index, reason)
+    # The post had pictures or videos and must not go out without at least one of them: the
+    # runner leaves it out if none can be prepared (`PlanOptions.text_without_media` unsets it).
+    media_required: bool = False
 
     @property
     def part_count(self) -> int:
@@ -111,7 +117,7 @@ def plan_posts(posts: Iterable[Post], caps: Capabilities, options: PlanOptions =
 
 def plan_post(post: Post, caps: Capabilities, options: PlanOptions = PlanOptions(),
               *, instagram_url: str | None = None) -> PostPlan:
-    plan = PostPlan(post=post, parts=[])
+    plan = PostPlan(post=post, parts=[], media_required=bool(post.media) and not options.text_without_media)
     kept = _usable_media(post, caps, plan)
     caption = _caption(post.caption, options)
     if not kept and caps.requires_media:
@@ -119,6 +125,9 @@ def plan_post(post: Post, caps: Capabilities, options: PlanOptions = PlanOptions
         return plan
     if not kept and not caption:
         plan.skipped = _nothing_left(plan, "nothing to post: no caption")
+        return plan
+    if not kept and plan.media_required:
+        plan.skipped = without_its_media([(post.media[i], why) for i, why in plan.dropped_media])
         return plan
     extras = _extras(post, caps, options, instagram_url, plan)
     if caps.threads:
@@ -217,6 +226,22 @@ def _single_post_media(post: Post, kept: list[int], caps: Capabilities, plan: Po
         plan.notes.append(f"{left_out} of {len(kept)} files left out: this platform can't do threads")
     plan.dropped_media.sort()
     return chosen
+
+
+def without_its_media(unusable: list[tuple[Media, str]]) -> str:
+    """Why a post is left out when none of its pictures or videos can be used (planner and
+    runner say it the same way), and how to publish its text anyway."""
+    def noun(media: Media) -> str:
+        return "video" if media.type is MediaType.VIDEO else "picture"
+
+    listed = "; ".join(f"{m.path}: {why}" for m, why in unusable[:3]) + ("; …" if len(unusable) > 3 else "")
+    if len(unusable) == 1:
+        media, why = unusable[0]
+        head = (f"its {noun(media)} is missing from the export: {media.path}" if media.missing
+                else f"its {noun(media)} can't be used: {media.path} ({why})")
+    else:
+        head = f"none of its {len(unusable)} pictures and videos can be used ({listed})"
+    return head + "; to publish the text alone, use --text-without-media"
 
 
 def _describe(post: Post, indexes: list[int]) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -75,6 +75,7 @@ class ReportPost:
     media: list[ReportMedia]
     # Published, but not by this run: found already on the target and recorded (a lost journal).
     found: bool = False
+    target: str | None = None  # set in a report holding several targets (`combine`)
 
     @property
     def changed(self) -> bool:
@@ -113,6 +114,7 @@ class RunReport:
     # for, and posts it found already on the target and recorded without posting them again.
     new_posts: int | None = None
     found_posts: int | None = None
+    targets: list[str] = field(default_factory=list)  # every target, in a report holding several
 
     @property
     def totals(self) -> Totals:
@@ -168,6 +170,32 @@ def _plural(n: int, word: str) -> str:
 # One safe helper for the site, the report and the kit: it previews PROCESSED files only, with
 # the pipeline's decoders, bomb-safe, in a bounded cache keyed by path, size and mtime.
 thumbnail_data_uri = _toolkit_thumbnail_data_uri
+
+
+def combine(reports: list[RunReport]) -> RunReport:
+    """One report holding every target's, for a run with several --to and one --json/--html:
+    each post says which target it belongs to, limits say whose they are, and the time needed
+    adds up (targets are done one after the other)."""
+    if len(reports) == 1:
+        return reports[0]
+    etas = [r.eta_seconds for r in reports if r.eta_seconds is not None]
+    runs = [r for r in reports if r.new_posts is not None]
+    return RunReport(
+        target=", ".join(r.target for r in reports),
+        target_description="; ".join(dict.fromkeys(r.target_description for r in reports)),
+        dry_run=all(r.dry_run for r in reports),
+        generated_at=max(r.generated_at for r in reports),
+        export=reports[0].export,
+        layout=reports[0].layout,
+        posts=[replace(p, target=r.target) for r in reports for p in r.posts],
+        eta_seconds=sum(etas) if etas else None,
+        eta_text=describe_duration(sum(etas)) if etas else None,
+        budgets=[f"{r.target}: {b}" for r in reports for b in r.budgets],
+        warnings=list(dict.fromkeys(w for r in reports for w in r.warnings)),
+        new_posts=sum(r.new_posts or 0 for r in runs) if runs else None,
+        found_posts=sum(r.found_posts or 0 for r in runs) if runs else None,
+        targets=[r.target for r in reports],
+    )
 
 
 # -- JSON ----------------------------------------------------------------------------------------

@@ -31,8 +31,8 @@ from .errors import PostFailed, RunStopped, TransientError
 from .journal import Journal
 from .kitjournal import run_view
 from .media import MediaResult
-from .planner import PostPlan
-from .ratelimit import Pacer
+from .planner import PostPlan, without_its_media
+from .ratelimit import Pacer, watch_rates
 from .stamp import Stamp
 
 T = TypeVar("T")
@@ -40,7 +40,7 @@ T = TypeVar("T")
 # After this many posts in a row fail for transient reasons, the target is down: stop.
 MAX_TRANSIENT_POSTS_IN_A_ROW = 3
 # Posts the journal has never seen are first looked for on the target (a lost or deleted
-# journal leaves them there): until this many in a row are not found. A first run pays this
+# journal leaves them there): until this many parts in a row are not found. A first run pays this
 # many lookups, a run after a lost journal finds and records what is there instead of
 # claiming to publish it.
 PROBE_MISSES_TO_STOP = 3
@@ -91,6 +91,7 @@ class Runner:
         self._new_to_journal: set[str] = set()
         self.pacer = Pacer(adapter.caps.rate_budgets, self.journal, clock=clock, sleep=sleep, max_wait=max_wait,
                            on_wait=lambda s, why: self.progress.note(f"waiting {s:.0f} s for the target's limit ({why})"))
+        watch_rates(adapter, self.pacer.report)  # the server's own figures pace the run before any 429
 
     # -- the run ---------------------------------------------------------------------------
     def run(self, plans: list[PostPlan]) -> RunOutcome:
@@ -120,6 +121,12 @@ class Runner:
     def _run_post(self, plan: PostPlan, outcome: RunOutcome) -> str:
         post = plan.post
         row = self.journal.post(post.id)
+        if row is not None and row.state == J.SKIPPED and not plan.skipped and not plan.media_required \
+                and not self.adapter.caps.published_by_hand:
+            # Left out in an earlier run because none of its files could be used; the artist
+            # now wants the text alone (--text-without-media): publish it.
+            self.journal.post_state(post.id, J.PLANNED)
+            row = self.journal.post(post.id)
         if row is None or row.state in (J.POSTED, J.SKIPPED, J.FAILED):
             if row is not None and row.state == J.POSTED:
                 outcome.already += 1
@@ -128,6 +135,10 @@ class Runner:
             return row.state if row else "unknown"
         try:
             created = self._publish(plan, outcome)
+        except _LeftOut as why:
+            self.journal.post_state(post.id, J.SKIPPED, why.reason)
+            outcome.skipped[post.id] = why.reason
+            return J.SKIPPED
         except PostFailed as exc:
             self.journal.post_state(post.id, J.FAILED, exc.one_line())
             outcome.failed[post.id] = exc.one_line()
@@ -149,6 +160,8 @@ class Runner:
         parts = self.journal.parts(post.id)
         last: RemoteRef | None = None  # the latest part created: a reply's parent if its own was left out
         captions = {p.index: p.caption for p in plan.parts}  # each part's slice of the caption
+        if plan.media_required and all(p.state == J.PLANNED for p in parts):
+            self._check_some_media_usable(plan, [mi for p in parts for mi in p.media], media_rows, outcome)
         created = False
         for part in parts:
             if part.state == J.POSTED and part.remote is not None:
@@ -185,11 +198,27 @@ class Runner:
         """Should a part of this post be looked for on the target before it is created?"""
         return post_id in self._new_to_journal and self._probe_misses < PROBE_MISSES_TO_STOP
 
-    def _media(self, plan: PostPlan, mi: int, row: J.MediaRow, key: str,
-               outcome: RunOutcome) -> tuple[RemoteRef, str | None] | None:
+    def _check_some_media_usable(self, plan: PostPlan, wanted: list[int], rows: dict[int, J.MediaRow],
+                                 outcome: RunOutcome) -> None:
+        """Before anything of a post is sent: if none of its files can be prepared, it is left
+        out (raises `_LeftOut`) rather than published as a caption without its artwork."""
+        if not wanted or any(rows[mi].state != J.SKIPPED and self._prepare(plan, mi, outcome).prepared is not None
+                             for mi in wanted):
+            return  # stops at the first usable file; the others are prepared as they are sent
+        dropped = dict(plan.dropped_media)
+        unusable = []
+        for mi, media in enumerate(plan.post.media):
+            result = outcome.media_results.get((plan.post.id, mi))
+            why = dropped.get(mi) or (result.skipped if result else None) or rows[mi].reason or "could not be prepared"
+            unusable.append((media, why))
+        raise _LeftOut(without_its_media(unusable))
+
+    def _prepare(self, plan: PostPlan, mi: int, outcome: RunOutcome) -> MediaResult:
+        """Prepare one file (once per run), journaling it as skipped if it can't be used."""
         post = plan.post
-        if row.state == J.SKIPPED:
-            return None
+        known = outcome.media_results.get((post.id, mi))
+        if known is not None:
+            return known
         try:
             result = self.stamp.prepare(post.media[mi], self.adapter.caps, self.cache_dir)
         except OSError as exc:  # the cache can't be written: the machine's problem, not the post's
@@ -198,6 +227,15 @@ class Runner:
         outcome.media_results[(post.id, mi)] = result
         if result.prepared is None:
             self.journal.media_skipped(post.id, mi, result.skipped or "could not be prepared")
+        return result
+
+    def _media(self, plan: PostPlan, mi: int, row: J.MediaRow, key: str,
+               outcome: RunOutcome) -> tuple[RemoteRef, str | None] | None:
+        post = plan.post
+        if row.state == J.SKIPPED:
+            return None
+        result = self._prepare(plan, mi, outcome)
+        if result.prepared is None:
             return None
         prepared = _with_alt(result.prepared, plan, mi)
         if row.state == J.UPLOADED and row.remote is not None and row.prepared_sha == prepared.sha256:
@@ -251,6 +289,14 @@ class Runner:
 
     def _call(self, operation: Callable[[], T]) -> T:
         return call_with_retries(operation, self.pacer, sleep=self.sleep, attempts=self.max_attempts)
+
+
+class _LeftOut(Exception):
+    """This post is left out, for `reason` (in the artist's words); nothing of it was sent."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def call_with_retries(operation: Callable[[], T], pacer: Pacer, *, sleep: Callable[[float], None] = time.sleep,

@@ -343,8 +343,23 @@ def test_post_without_usable_media_is_skipped_where_media_is_required():
     plan = plan_post(make_post("Only words", "ii", missing=(0, 1)), PIXELFED)
     assert plan.parts == [] and plan.skipped
     assert "needs a picture or video" in plan.skipped and "file missing" in plan.skipped
-    text_only = plan_post(make_post("Only words", "ii", missing=(0, 1)), MASTODON)
+    text_only = plan_post(make_post("Only words", "ii", missing=(0, 1)), MASTODON,
+                          PlanOptions(text_without_media=True))
     assert text_only.skipped is None and text_only.parts[0].media == ()
+
+
+def test_a_post_whose_only_picture_is_missing_is_left_out_with_the_reason_unless_text_alone_is_wanted():
+    post = make_post("The finished mural", "i", missing=(0,))
+    plan = plan_post(post, MASTODON)
+    assert plan.parts == [] and plan.skipped == (
+        "its picture is missing from the export: media/posts/202407/0_n.jpg; "
+        "to publish the text alone, use --text-without-media")
+    several = plan_post(make_post("Diptych", "ii", missing=(0, 1)), MASTODON)
+    assert several.skipped.startswith("none of its 2 pictures and videos can be used "
+                                      "(media/posts/202407/0_n.jpg: file missing from the export; ")
+    anyway = plan_post(post, MASTODON, PlanOptions(text_without_media=True))
+    assert anyway.skipped is None and [p.text for p in anyway.parts] == [
+        "The finished mural\n\n📷 Instagram, 7 July 2024"]
 
 
 def test_post_with_neither_caption_nor_media_is_skipped():

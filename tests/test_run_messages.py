@@ -89,3 +89,67 @@ def test_a_rerun_reports_the_same_files_left_out_as_the_first_run(tmp_path):
         assert "(2 left out)" in said(result), result.output
     reports = [json.loads((tmp_path / name).read_text()) for name in ("first.json", "again.json")]
     assert [r["totals"]["skipped"] for r in reports] == [2, 2]
+
+
+def test_a_post_whose_only_picture_is_unreadable_is_left_out_with_the_reason_unless_text_alone_is_asked(tmp_path):
+    posts = [SynthPost(T0, "Sketch #ink", [SynthMedia()]), SynthPost(T0 + DAY, "The finished mural", [SynthMedia()])]
+    root, site = export(tmp_path, posts, corrupt={(T0 + DAY, 0)}), tmp_path / "site"
+    why = "its picture can't be used: "
+    plan = pindah("plan", str(root), "--to", f"folder:{site}")
+    assert plan.exit_code == 0 and "Posts: 2 (1 will publish, 1 skipped)" in said(plan)
+    assert why in said(plan) and "to publish the text alone, use --text-without-media" in said(plan)
+    first = pindah("migrate", str(root), "--to", f"folder:{site}")
+    assert first.exit_code == 0, first.output
+    assert "Posts: 2 (1 published, 1 skipped)" in said(first) and "Published 1 post(s)" in said(first)
+    line = next(line for line in first.output.splitlines() if why in line)
+    assert "image file is damaged or truncated" in line and line.strip().startswith("• 4 May 2021 ")
+    assert [p["post_id"] for p in site_posts(site)] == [plan_id(root, T0)]  # no caption without its artwork
+    anyway = pindah("migrate", str(root), "--to", f"folder:{site}", "--text-without-media")
+    assert anyway.exit_code == 0 and "Published 1 post(s)" in said(anyway), anyway.output
+    assert len(site_posts(site)) == 2
+
+
+def plan_id(root: Path, taken_at: int) -> str:
+    from pindah.migrator.sources import read_export
+
+    with read_export([root]) as exp:
+        return next(p.id for p in exp.posts if p.taken_at.timestamp() == taken_at)
+
+
+def test_several_targets_share_one_report_file_and_each_keeps_its_posts(tmp_path):
+    posts = [SynthPost(T0 + i * DAY, f"Study {i} #ink", [SynthMedia()]) for i in range(3)]
+    root = export(tmp_path, posts)
+    one, two = tmp_path / "site-one", tmp_path / "site-two"
+    json_out, html_out = tmp_path / "report.json", tmp_path / "report.html"
+    result = pindah("migrate", str(root), "--to", f"folder:{one}", "--to", f"folder:{two}",
+                    "--json", str(json_out), "--html", str(html_out))
+    assert result.exit_code == 0, result.output
+    assert said(result).count("Report written to") == 2  # once per file, not once per target
+    report = json.loads(json_out.read_text(encoding="utf-8"))
+    assert report["targets"] == [f"folder:{one}", f"folder:{two}"]
+    assert sorted((p["target"], p["state"]) for p in report["posts"]) == \
+        [(f"folder:{one}", "published")] * 3 + [(f"folder:{two}", "published")] * 3
+    page = html_out.read_text(encoding="utf-8")
+    assert str(one) in page and str(two) in page
+
+
+def test_the_plan_setting_text_without_media_publishes_the_text_alone(tmp_path):
+    (tmp_path / "config.toml").write_text("[plan]\ntext_without_media = true\n", encoding="utf-8")
+    posts = [SynthPost(T0, "The finished mural", [SynthMedia(missing=True)])]
+    root, site = export(tmp_path, posts), tmp_path / "site"
+    result = pindah("migrate", str(root), "--to", f"folder:{site}")
+    assert result.exit_code == 0 and "Published 1 post(s)" in said(result), result.output
+    assert [p["parts"][0]["text"].splitlines()[0] for p in site_posts(site)] == ["The finished mural"]
+
+
+def test_the_footer_links_each_post_to_its_instagram_address_from_an_instaloader_dump(tmp_path):
+    from tests.exportbuilder.instaloader import write_instaloader_dump
+
+    (tmp_path / "config.toml").write_text('[plan]\nfooter = "Also on Instagram: {instagram_url}"\n',
+                                          encoding="utf-8")
+    write_instaloader_dump(tmp_path / "dump", "rina", [SynthPost(T0, "Ink study", shortcode="CxYz12AbCdE")])
+    site = tmp_path / "site"
+    result = pindah("migrate", str(tmp_path / "dump" / "rina"), "--to", f"folder:{site}")
+    assert result.exit_code == 0, result.output
+    [post] = site_posts(site)
+    assert post["parts"][0]["text"].endswith("Also on Instagram: https://www.instagram.com/p/CxYz12AbCdE/")
