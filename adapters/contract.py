@@ -119,6 +119,15 @@ class PreparedMedia:
     alt_text: str | None
     sha256: str  # of the processed bytes
     source_path: str  # export-relative path of the original
+    subtitles: tuple["PreparedSubtitle", ...] = ()  # a video's subtitles, as WebVTT files
+
+
+@dataclass(frozen=True)
+class PreparedSubtitle:
+    """One subtitle file of a video, converted to WebVTT (UTF-8) in pindah's cache."""
+
+    path: Path
+    language: str | None  # BCP 47 tag when the export names it, else None
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from pindah.adapters.contract import Capabilities, PreparedMedia
+from pindah.adapters.contract import Capabilities, PreparedMedia, PreparedSubtitle
 
 from . import sniff
 from .imagefit import (
@@ -67,6 +67,7 @@ from .mediastrip import leaks, metadata_kinds, removed_action, scan
 from .mediastrip import repack as _repack
 from .model import Media, MediaType
 from pindah.adapters.toolkit.mp4 import mp4_info, strip_user_data
+from pindah.adapters.toolkit.subtitles import to_vtt
 
 # `_render` calls `_repack` and hands `save_image` to `reencode` through this module's names, so
 # replacing `media.save_image` / `media._repack` (the bench counts encodes, a test forbids them on
@@ -198,10 +199,41 @@ def _video(media: Media, caps: Capabilities, cache: _Cache, source_sha: str) -> 
     if caps.video_max_seconds and info.seconds and info.seconds > caps.video_max_seconds + 0.5:
         return MediaResult(None, [], f"video is {_clock(info.seconds)} long, over this platform's "
                                      f"{_clock(caps.video_max_seconds)}")
+    subtitles, notes = _subtitles(media, cache)
     # The identity of what is sent: the blanked copy, not the source (adapters check it).
     prepared = PreparedMedia(path, mime or "", info.width, info.height, media.alt_text, _file_sha256(path),
-                             media.path)
-    return MediaResult(prepared, actions, None, from_cache=reused)
+                             media.path, subtitles)
+    return MediaResult(prepared, actions + notes, None, from_cache=reused)
+
+
+MAX_SUBTITLE_BYTES = 1 << 20  # a subtitle file is text: anything larger is not one
+
+
+def _subtitles(media: Media, cache: "_Cache") -> tuple[tuple[PreparedSubtitle, ...], list[str]]:
+    """The video's subtitle files as WebVTT in the cache (content-addressed), and a note for
+    each one that could not be used: the video still goes, without it."""
+    prepared: list[PreparedSubtitle] = []
+    notes: list[str] = []
+    for subtitle in media.subtitles:
+        name = subtitle.path.rsplit("/", 1)[-1]
+        try:
+            if media.tree is None or not media.tree.exists(subtitle.path):
+                notes.append(f"subtitle file {name} is missing from the export; the video goes without it")
+                continue
+            with media.tree.open(subtitle.path) as fh:
+                data = fh.read(MAX_SUBTITLE_BYTES + 1)
+        except Exception as exc:  # noqa: BLE001 - a damaged ZIP member is this post's problem
+            notes.append(f"subtitle file {name} could not be read ({_why(exc)}); the video goes without it")
+            continue
+        if len(data) > MAX_SUBTITLE_BYTES:
+            notes.append(f"subtitle file {name} is too large to be subtitles; the video goes without it")
+            continue
+        vtt = to_vtt(data, subtitle.format)
+        path = cache.root / f"{hashlib.sha256(vtt).hexdigest()}.vtt"
+        if not (path.is_file() and path.read_bytes() == vtt):
+            _write_atomic(path, lambda fh, data=vtt: fh.write(data))
+        prepared.append(PreparedSubtitle(path, subtitle.language))
+    return tuple(prepared), notes
 
 
 def _file_sha256(path: Path) -> str:

@@ -1,0 +1,73 @@
+"""Subtitles on their way to a target: SubRip converted to WebVTT, carried with the video."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from pindah.adapters.contract import Capabilities
+from pindah.adapters.toolkit.subtitles import srt_to_vtt, to_vtt
+from pindah.migrator.media import process_media
+from pindah.migrator.model import Media, Subtitle
+from tests.exportbuilder.media import mp4_bytes
+
+VIDEO_TARGET = Capabilities(image_max_bytes=1_000_000, video_mime_types=frozenset({"video/mp4"}),
+                            video_max_bytes=100_000_000)
+SRT = ("1\r\n00:00:00,000 --> 00:00:01,500\r\nLukisan pagi\r\n\r\n"
+       "2\r\n00:00:01,500 --> 00:00:03,040\r\nthen the harbour --> at night\r\n")
+
+
+class Tree:
+    """What Media needs of an export tree, over a dict of bytes."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
+
+    def exists(self, path: str) -> bool:
+        return path in self.files
+
+    def size(self, path: str) -> int:
+        return len(self.files[path])
+
+    def open(self, path: str) -> io.BytesIO:
+        return io.BytesIO(self.files[path])
+
+
+def test_subrip_becomes_webvtt_with_header_dotted_milliseconds_and_no_stray_arrows() -> None:
+    assert srt_to_vtt(SRT) == ("WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.500\nLukisan pagi\n\n"
+                               "2\n00:00:01.500 --> 00:00:03.040\nthen the harbour -> at night\n")
+
+
+@pytest.mark.parametrize("data", [b"\xef\xbb\xbf" + SRT.encode("utf-8"), SRT.replace("pagi", "caf\xe9").encode("cp1252")])
+def test_subtitle_bytes_with_a_bom_or_in_cp1252_come_out_as_utf8_webvtt(data: bytes) -> None:
+    vtt = to_vtt(data, "srt").decode("utf-8")
+    assert vtt.startswith("WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.500\n")
+
+
+def test_webvtt_stays_webvtt() -> None:
+    vtt = "WEBVTT\n\n00:01.000 --> 00:02.000\nHalo\n"
+    assert to_vtt(vtt.encode(), "vtt").decode() == vtt
+
+
+def test_a_prepared_video_carries_its_subtitles_as_webvtt_files(tmp_path: Path) -> None:
+    video, srt, vtt = "media/posts/202409/AQx_1.mp4", "media/posts/202409/AQx_1_17874.srt", "media/posts/202409/AQx_1.en.vtt"
+    tree = Tree({video: mp4_bytes(payload=3000), srt: SRT.encode(), vtt: b"WEBVTT\n\n00:01.000 --> 00:02.000\nHi\n"})
+    media = Media(video, tree, subtitles=(Subtitle(srt, "srt"), Subtitle(vtt, "vtt", "en")))
+    result = process_media(media, VIDEO_TARGET, tmp_path / "cache")
+    assert result.prepared is not None
+    subs = result.prepared.subtitles
+    assert [s.language for s in subs] == [None, "en"]
+    assert subs[0].path.read_text("utf-8") == srt_to_vtt(SRT)
+    assert subs[1].path.read_text("utf-8").startswith("WEBVTT")
+    assert all(s.path.parent == tmp_path / "cache" for s in subs)
+    assert result.actions == ["video passed through; any location and device data removed"]
+
+
+def test_a_missing_subtitle_file_leaves_the_video_to_go_without_it_and_says_so(tmp_path: Path) -> None:
+    video = "media/posts/202409/AQx_1.mp4"
+    media = Media(video, Tree({video: mp4_bytes(payload=3000)}), subtitles=(Subtitle("media/posts/202409/gone.srt", "srt"),))
+    result = process_media(media, VIDEO_TARGET, tmp_path / "cache")
+    assert result.prepared is not None and result.prepared.subtitles == ()
+    assert "subtitle file gone.srt is missing from the export; the video goes without it" in result.actions
