@@ -33,7 +33,7 @@ def rich_text(text: str) -> Markup:
     Only http and https become links (never `javascript:`); everything else is escaped text.
     Line breaks are kept by CSS (`white-space: pre-wrap`), so no <br> juggling.
     """
-    out: list[Markup] = []
+    out: list[str] = []  # escaped pieces: plain str + escape() is several times faster than Markup.format
     last = 0
     for m in _TOKEN.finditer(text):
         out.append(escape(text[last:m.start()]))
@@ -41,14 +41,14 @@ def rich_text(text: str) -> Markup:
         if m.group("url"):
             url = _trim_url(m.group("url"))
             href = url if url.lower().startswith("http") else "https://" + url
-            out.append(Markup('<a href="{}" rel="noopener">{}</a>').format(href, url))
+            out.append(f'<a href="{escape(href)}" rel="noopener">{escape(url)}</a>')
             last = m.start() + len(url)  # trailing punctuation goes back into the text
         elif m.group("tag"):
-            out.append(Markup('<span class="tag">{}</span>').format(m.group("tag")))
+            out.append(f'<span class="tag">{escape(m.group("tag"))}</span>')
         else:
-            out.append(Markup('<span class="mention">{}</span>').format(m.group("mention")))
+            out.append(f'<span class="mention">{escape(m.group("mention"))}</span>')
     out.append(escape(text[last:]))
-    return Markup("").join(out)
+    return Markup("".join(out))
 
 
 def _trim_url(url: str) -> str:
@@ -64,10 +64,16 @@ def short(text: str, limit: int) -> str:
     flat = " ".join(text.split())
     if len(flat) <= limit:
         return flat  # never more graphemes than code points: no need to segment
-    head = regex.match(r"\X{0,%d}" % limit, flat).group()  # walks only the first `limit` graphemes
+    head = _graphemes(limit).match(flat).group()  # walks only the first `limit` graphemes
     if head == flat:
         return flat
-    return regex.match(r"\X{0,%d}" % (limit - 1), head).group().rstrip() + "…"
+    return _graphemes(limit - 1).match(head).group().rstrip() + "…"
+
+
+@lru_cache(maxsize=64)
+def _graphemes(count: int) -> regex.Pattern[str]:
+    """At most `count` user-perceived characters (extended grapheme clusters)."""
+    return regex.compile(r"\X{0,%d}" % count)
 
 
 def human_date(moment: datetime, *, year: bool = True) -> str:
