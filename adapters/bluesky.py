@@ -48,6 +48,7 @@ from .contract import (
     MIB,
     Adapter,
     Capabilities,
+    Option,
     PostRequest,
     PreparedMedia,
     RateBudget,
@@ -86,6 +87,18 @@ class BlueskyAdapter(Adapter):
     name = "bluesky"
     description = "Bluesky, or your own AT Protocol server (PDS)"
     example = "bluesky:yourname.bsky.social"
+    options = (
+        Option("handle", str, None, "your handle, when --to does not name it"),
+        Option("app_password", str, None, "an APP password (never the main one); better in the environment or typed"),
+        Option("pds", str, None, "your server's URL, skipping the handle lookup (self-hosted PDS)"),
+        Option("langs", list, None, "languages of your captions, e.g. id,en; empty: not stated"),
+        Option("image_max_bytes", int, DEFAULT_IMAGE_BYTES, "image size limit per file (the server's caps it)"),
+        Option("video_max_seconds", int, int(DEFAULT_VIDEO_SECONDS), "longest video accepted, in seconds"),
+        Option("gallery", bool, False, "carousels of up to 10 as one gallery post (new; older apps don't show it)"),
+        Option("app_url", str, "https://bsky.app", "where the posts' web links point"),
+        Option("handle_resolver", str, None, "where handles are looked up"),
+        Option("plc_directory", str, PLC_DIRECTORY, "where DIDs are looked up"),
+    )
     capabilities = Capabilities(
         max_text=300,
         text_counting=TextCounting.GRAPHEMES,  # links count in full: no url_weight

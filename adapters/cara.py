@@ -32,11 +32,12 @@ import tempfile
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
-
-from typing import Mapping
+from typing import Any, Mapping
 
 from pindah.adapters.toolkit import textparse
+from pindah.adapters.toolkit.files import disk_errors, write_if_changed
+from pindah.adapters.toolkit.html import human_date, short
+from pindah.adapters.toolkit.optout import write_optout_files
 from pindah.adapters.toolkit.xmp import data_mining_of
 
 from .contract import (
@@ -67,15 +68,6 @@ from .cara_kit import (
     render_checklist,
 )
 from .cara_page import render_kit_page
-from .folder import (
-    AI_TXT,
-    _disk_errors,
-    _write_if_changed,
-    human_date,
-    robots_txt,
-    short,
-    tdmrep_json,
-)
 
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 _MARKER = re.compile(r"\s*\(\d+/\d+\)\s*$")
@@ -152,7 +144,7 @@ class CaraAdapter(Adapter):
         return page.as_uri() if page.exists() else None
 
     def finish(self) -> None:
-        with self._lock, _disk_errors(self.kit):
+        with self._lock, disk_errors(self.kit):
             posts_dir = self.kit / "posts"
             for leftover in posts_dir.glob(".new-*") if posts_dir.is_dir() else ():
                 shutil.rmtree(leftover, ignore_errors=True)  # from a run killed mid-write
@@ -161,7 +153,7 @@ class CaraAdapter(Adapter):
 
     # -- published by hand: the marks come back from the core ----------------------------------
     def refresh(self, marks: Mapping[str, Mark]) -> None:
-        with self._lock, _disk_errors(self.kit):
+        with self._lock, disk_errors(self.kit):
             refresh_kit(self.kit, self.caps, marks)
 
     def part_label(self, post_id: str, taken_at: str, idx: int, count: int) -> str:
@@ -193,7 +185,7 @@ class CaraAdapter(Adapter):
     def create_post(self, request: PostRequest) -> RemoteRef:
         taken = (request.created_at - timedelta(seconds=request.part_index)).astimezone(timezone.utc)
         folder = folder_name(request.post_id, taken.strftime("%Y-%m-%d"), request.part_index, request.part_count)
-        with self._lock, _disk_errors(self.kit):
+        with self._lock, disk_errors(self.kit):
             post = self._kit_post(request, folder, taken)
             self._write_folder(post, [Path(ref.extra["path"]) for ref in request.media])
             self._drop_stale(request.post_id, request.part_count)
@@ -293,12 +285,10 @@ def refresh_kit(kit: Path, caps: Capabilities, marks: Mapping[str, Mark]) -> Non
     posts = read_kit(kit)
     marks = dict(marks)
     kit.mkdir(parents=True, exist_ok=True)
-    _write_if_changed(kit / "index.html", render_kit_page(posts, marks, kit=kit, caps=caps))
-    _write_if_changed(kit / CHECKLIST, render_checklist(posts, marks))
+    write_if_changed(kit / "index.html", render_kit_page(posts, marks, kit=kit, caps=caps))
+    write_if_changed(kit / CHECKLIST, render_checklist(posts, marks))
     # Should the artist ever put the kit online: the same signals as the folder site.
-    _write_if_changed(kit / "robots.txt", robots_txt())
-    _write_if_changed(kit / "ai.txt", AI_TXT)
-    _write_if_changed(kit / ".well-known" / "tdmrep.json", tdmrep_json())
+    write_optout_files(kit, headers=False)
 
 
 def suggest_title(text: str, when: str) -> str:

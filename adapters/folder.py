@@ -39,6 +39,7 @@ from pindah.adapters.contract import (
     MIB,
     Adapter,
     Capabilities,
+    Option,
     PostFailed,
     PostRequest,
     PreparedMedia,
@@ -82,6 +83,11 @@ class FolderAdapter(Adapter):
     name = "folder"
     description = "a portfolio website in a folder on this computer: open index.html, or upload it anywhere"
     example = "folder:./pindah-site"
+    options = (
+        Option("title", str, "Portfolio", "the site's title, shown on every page"),
+        Option("artist", str, "", "your name as the artist, on the pages and in the copyright line"),
+        Option("lang", str, "en", "the language of your captions, for the pages' lang attribute"),
+    )
     capabilities = Capabilities(
         max_text=None,
         text_counting=TextCounting.GRAPHEMES,
@@ -99,9 +105,9 @@ class FolderAdapter(Adapter):
     def __init__(self, location: str | None, config: dict[str, Any]) -> None:
         super().__init__(location, config)
         self.site = Path(location or "./pindah-site").expanduser().resolve()
-        self.title = str(config.get("title") or "Portfolio")
-        self.artist = str(config.get("artist") or "") or None
-        self.lang = str(config.get("lang") or "en")
+        self.title = str(self.setting("title") or "Portfolio")
+        self.artist = str(self.setting("artist") or "") or None
+        self.lang = str(self.setting("lang") or "en")
         self.look = Site(title=self.title, artist=self.artist, lang=self.lang)
         self._state: SiteState | None = None
         self._lock = threading.Lock()  # the engine may upload from worker threads

@@ -11,7 +11,8 @@ from typing import Any
 
 import click
 
-from .targets import available, make_target
+from . import targets
+from .targets import make_target
 
 
 @click.command()
@@ -42,7 +43,7 @@ def add_adapter_commands(group: click.Group) -> list[str]:
     or whose name is taken, is left out and said why (returned, and shown by `pindah targets`)
     rather than replacing a command or breaking every other one."""
     problems: list[str] = []
-    for name, cls in available().items():
+    for name, cls in targets.available().items():
         try:
             offered = list(cls.commands())
         except Exception as exc:  # noqa: BLE001 - one adapter's bug must not break the CLI

@@ -24,7 +24,8 @@ from . import journal as J
 from .journal import Journal, journals_for
 from .ratelimit import estimate_seconds
 from .reports import describe_duration
-from .targets import available, broken, make_target, parse_target
+from . import targets
+from .targets import make_target, parse_target
 
 EXIT_DIFFERENCES = 1
 EXIT_STOPPED = 3
@@ -40,7 +41,7 @@ def status_command(target: str | None) -> None:
         click.echo("No migrations yet. Start one with `pindah migrate EXPORT --to TARGET`.")
         return
     table = Table("target", "export", "published", "pending", "failed", "skipped", "time left")
-    adapters = available()
+    adapters = targets.available()
     for path in paths:
         with Journal.open(path) as journal:
             meta, counts = journal.meta(), journal.counts()
@@ -154,13 +155,13 @@ def rollback_command(config: dict[str, Any], target: str, yes: bool) -> None:
 def targets_command(show_options: bool) -> None:
     """List the targets pindah can publish to, with what each accepts."""
     console = Console()
-    for name, cls in available().items():
+    for name, cls in targets.available().items():
         console.print(f"[bold]{name}[/]  {cls.description}   e.g. --to {cls.example}")
         for key, value in cls.capabilities.describe():
             console.print(f"    {key:<15} {value}", highlight=False, markup=False)
         if show_options:
             _print_options(console, name, cls)
-    for failed in broken():
+    for failed in targets.broken():
         console.print(f"[bold red]{failed.name}[/]  could not be loaded ({failed.origin}): {failed.reason}",
                       highlight=False, markup=True)
     for problem in account_commands.PROBLEMS:
@@ -174,9 +175,10 @@ def _print_options(console: Console, name: str, cls: type[Adapter]) -> None:
     console.print(f"    settings under \\[targets.{name}], or in the environment:", highlight=False)
     for option in cls.options:
         default = "none" if option.default in (None, "") else json.dumps(option.default)
+        # Never wrapped: an environment name cut in two can't be copied.
         console.print(f"      {option.key:<22} {option.env_name(name)}  ({option.type.__name__}, default {default})",
-                      highlight=False, markup=False)
-        console.print(f"      {'':<22} {option.help}", highlight=False, markup=False)
+                      highlight=False, markup=False, soft_wrap=True)
+        console.print(f"      {'':<22} {option.help}", highlight=False, markup=False, soft_wrap=True)
 
 
 def register(group: click.Group) -> None:
