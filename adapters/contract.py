@@ -261,11 +261,6 @@ class Adapter:
             return env if env is not None else self.config.get(key)
         return self.config.get(key, declared.default)
 
-    @property
-    def manual(self) -> bool:
-        """Older name of `caps.published_by_hand`."""
-        return self.caps.published_by_hand
-
     @classmethod
     def commands(cls) -> Sequence[Any]:
         """Extra click commands for anything only this target does (added to `pindah`)."""

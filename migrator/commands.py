@@ -184,7 +184,7 @@ def _say_outcome(adapter: Any, name: str, outcome: Any, report: RunReport, out: 
     if outcome is None:
         out.print("This was a dry run: nothing was published. Run [bold]pindah migrate[/] to do it.")
         return 0
-    if outcome.posted and adapter.manual:
+    if outcome.posted and adapter.caps.published_by_hand:
         out.print(f"[green]Prepared {len(outcome.posted)} post(s) in the kit at {name}[/]: publish them "
                   "by hand, then record each with [bold]pindah mark-posted[/].")
     elif outcome.found:
