@@ -61,13 +61,15 @@ def render_kit_page(posts: list[KitPost], marks: dict[str, Any], *, kit: Path, c
            f"post{'s' if ig_posts != 1 else ''}" if posts else "No posts yet")
     filters = (("todo", "To do", counts["pending"] + counts["failed"]), ("posted", "Posted", counts["posted"]),
                ("skipped", "Skipped", counts["skipped"]), ("all", "All", len(posts)))
+    cards = [_card(post, marks.get(post.key), kit=kit, target=target, caps=caps) for post in posts]
+    _drop_unused_previews(kit, {i.preview for card in cards for i in card["images"]})
     return render(
         "kit.html", product="kit", lang="en", title="Cara upload kit · pindah",
         sub=sub, kit=str(kit), target=target, quoted_target=shlex.quote(target), counts=counts,
         percent=round(100 * done / len(posts)) if posts else 0,
         todo=next((p for p, s in zip(posts, states, strict=True) if s == "pending"), None),
         filters=filters, first_visit=done == 0, checklist=str(kit / CHECKLIST), max_media=caps.max_media_per_post,
-        cards=[_card(post, marks.get(post.key), kit=kit, target=target, caps=caps) for post in posts],
+        cards=cards,
     )
 
 
@@ -105,3 +107,12 @@ def _image(kit: Path, folder: str, image: KitImage) -> CardImage:
     else:
         name = href
     return CardImage(image.file, image.alt, image.width, image.height, href=href, preview=name)
+
+
+def _drop_unused_previews(kit: Path, used: set[str]) -> None:
+    """Previews of pictures no longer in the kit (a post re-planned into other parts) go."""
+    folder = kit / PREVIEWS
+    if folder.is_dir():
+        for preview in folder.glob("*.jpg"):
+            if f"{PREVIEWS}/{preview.name}" not in used:
+                preview.unlink(missing_ok=True)

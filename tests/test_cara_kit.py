@@ -19,6 +19,7 @@ from PIL import Image
 from pindah.adapters.contract import PostRequest, PreparedMedia, RemoteRef
 from pindah.adapters.cara import CaraAdapter, suggest_title
 from pindah.adapters.cara_kit import folder_name, read_checklist, read_kit
+from pindah.adapters.cara_page import render_kit_page
 from pindah.migrator import commands, marks, targets
 from pindah.migrator import journal as J
 from pindah.migrator.checkimage import inspect_image
@@ -260,6 +261,10 @@ def test_the_page_shows_small_previews_and_links_the_files_to_upload(tmp_path: P
     with Image.open(kit / previews[0]) as im:
         assert max(im.size) <= 480 and not im.getexif()
     assert any(href.endswith("/01.jpg") and (kit / href).is_file() for href in links)  # a click opens the file
+    stray = kit / ".thumbs" / "0123456789abcdef.jpg"  # the preview of a picture no longer in the kit
+    stray.write_bytes(b"old")
+    render_kit_page(read_kit(kit), {}, kit=kit, caps=CaraAdapter.capabilities)
+    assert not stray.exists() and (kit / previews[0]).exists()
 
 
 def test_the_kit_is_readable_by_others_like_any_folder_of_the_artists(tmp_path: Path) -> None:
