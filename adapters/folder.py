@@ -48,17 +48,13 @@ from pindah.adapters.contract import (
     TextCounting,
 )
 from pindah.adapters.toolkit.files import disk_errors, make_readable, write_atomic, write_if_changed
-from pindah.adapters.toolkit.html import human_date, short
-from pindah.adapters.toolkit.optout import AI_CRAWLERS, AI_TXT, robots_txt, tdmrep_json, write_optout_files
+from pindah.adapters.toolkit.optout import AI_CRAWLERS, write_optout_files
 from pindah.adapters.toolkit.thumbnail import PIPELINE_FORMATS, cover_jpeg
 
 from .folder_pages import THUMB_SIZE, Site, index_name, render_index_page, render_post_page
 from .folder_site import MEDIA_ID, SiteMedia, SitePart, SitePost, SiteState, iso_utc, page_path
 
 __all__ = ["AI_CRAWLERS", "THUMB_SIZE", "FolderAdapter", "make_thumbnail"]
-# What the Cara adapter still takes from here until it imports them from the toolkit itself.
-_write_if_changed, _disk_errors = write_if_changed, disk_errors
-__all__ += ["AI_TXT", "human_date", "robots_txt", "short", "tdmrep_json"]
 
 INDEX_PAGE_SIZE = 120  # tiles per index page: a long scroll that stays light (thumbs load lazily)
 
