@@ -24,7 +24,7 @@ from rich.progress import (
 
 from . import aftercare_commands
 from .cli_support import parse_include
-from .config import setting
+from .config import html_timezone, setting
 from .engine import Selection, dry_run, journals_for, make_plans, migrate, target_label
 from .errors import PindahError
 from .journal import Journal
@@ -144,7 +144,7 @@ def migrate_command(config: dict[str, Any], export: tuple[Path, ...], targets: t
     stamp = rights_for_run(config, interactive=sys.stdin.isatty() and not dry_run).stamp()
     reports: list[RunReport] = []
     try:
-        with read_export(export, kinds) as exp:
+        with read_export(export, kinds, html_timezone=html_timezone(config)) as exp:
             for spec in targets or (str(setting(config, "migrate", "to", "folder")),):
                 target_code, report = _one_target(config, exp, spec, selection, options, dry_run, stamp)
                 code, reports = max(code, target_code), [*reports, report]
