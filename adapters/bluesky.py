@@ -55,6 +55,7 @@ from .contract import (
     RemoteRef,
     TextCounting,
 )
+from .bluesky_captions import caption_entries, reupload_captions, upload_captions
 from .bluesky_record import derive_rkey, detect_facets, iso_time
 from .bluesky_xrpc import (
     PLC_DIRECTORY,
@@ -196,6 +197,8 @@ class BlueskyAdapter(Adapter):
                  "path": str(media.path), "sha256": media.sha256}
         if width and height:
             extra |= {"width": str(width), "height": str(height)}
+        if is_video:  # subtitles go as the video's captions (text/vtt blobs)
+            extra |= upload_captions(media, self._upload)
         return RemoteRef(extra["cid"], None, extra)
 
     def _upload(self, data: bytes, mime: str) -> dict[str, Any]:
@@ -326,6 +329,7 @@ class BlueskyAdapter(Adapter):
                 raise PostFailed("an uploaded file expired on the server and its prepared copy changed")
             if _cid(self._upload(data, ref.extra.get("mime", "application/octet-stream"))) != ref.id:
                 raise PostFailed("an uploaded file came back with a different identity on re-upload")
+            reupload_captions(ref, self._upload)
 
     def _ref(self, rkey: str, uri: str, cid: str) -> RemoteRef:
         return RemoteRef(uri, f"{self.app_url}/profile/{self._did()}/post/{rkey}", {"cid": cid, "rkey": rkey})
@@ -432,6 +436,8 @@ def _embed(request: PostRequest, *, gallery: bool = False) -> dict[str, Any] | N
         embed: dict[str, Any] = {"$type": "app.bsky.embed.video", "video": _blob(ref)}
         if alt:
             embed["alt"] = alt
+        if captions := caption_entries(ref):
+            embed["captions"] = captions
         return embed | _aspect(ref)
     if len(request.media) > 4:
         # Up to 4 stay the classic embed every app shows; more need the gallery (opt-in).
