@@ -270,10 +270,10 @@ def test_thirty_post_export_arrives_complete_and_faithful(bluesky_pds: LocalPds,
     # The carousel of 9 with a long caption is a thread of at least 3 parts, none over 300.
     nine = next(plan for plan in plans if len(plan.post.media) == 9)
     assert len(nine.parts) >= 3 and [len(p.media) for p in nine.parts][:3] == [4, 4, 1]
-    # The mixed carousel: four images in one post, the clip in a reply of its own.
+    # The mixed carousel (image, image, clip, image, image) keeps Instagram's order without a gallery.
     mixed = next(plan for plan in plans if plan.post.caption.startswith("Photos and a clip"))
     kinds = [records[derive_rkey(p.key, p.created_at)]["value"]["embed"]["$type"] for p in mixed.parts]
-    assert kinds == ["app.bsky.embed.images", "app.bsky.embed.video"]
+    assert kinds == ["app.bsky.embed.images", "app.bsky.embed.video", "app.bsky.embed.images"]
 
     # Facets at exact UTF-8 byte offsets: 🎨 is 4 bytes, 👩🏽‍🎨 15, so "#art" spans 20..24.
     first = records[derive_rkey(plans[0].parts[0].key, plans[0].parts[0].created_at)]["value"]
