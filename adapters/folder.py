@@ -25,6 +25,7 @@ bytes changed). One run writes a site at a time; the engine's journal serialises
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -52,7 +53,7 @@ from pindah.adapters.toolkit.optout import AI_CRAWLERS, write_optout_files
 from pindah.adapters.toolkit.thumbnail import PIPELINE_FORMATS, cover_jpeg
 
 from .folder_pages import THUMB_SIZE, Site, index_name, render_index_page, render_post_page
-from .folder_site import MEDIA_ID, SiteMedia, SitePart, SitePost, SiteState, iso_utc, page_path
+from .folder_site import MEDIA_ID, TRACK_ID, SiteMedia, SitePart, SitePost, SiteState, iso_utc, page_path
 
 __all__ = ["AI_CRAWLERS", "THUMB_SIZE", "FolderAdapter", "make_thumbnail"]
 
@@ -148,12 +149,22 @@ class FolderAdapter(Adapter):
             raise PostFailed(f"the folder site cannot hold {media.mime} files ({media.source_path})")
         extra = {"mime": media.mime}
         extra.update({k: str(v) for k, v in (("width", media.width), ("height", media.height)) if v})
+        extra.update(self._tracks(media))
         known = media.sha256.lower()
         if re.fullmatch(r"[0-9a-f]{64}", known) and (self.site / f"media/{known[:16]}.{ext}").exists():
             return RemoteRef(id=f"media/{known[:16]}.{ext}", extra=extra)  # already there: idempotent
         with disk_errors(self.site):
             digest = self._copy_in(media.path, ext)
         return RemoteRef(id=f"media/{digest[:16]}.{ext}", extra=extra)
+
+    def _tracks(self, media: PreparedMedia) -> dict[str, str]:
+        """A video's subtitles (WebVTT already) copied into the site, for its <track>s."""
+        if not media.subtitles or not media.mime.startswith("video/"):
+            return {}
+        with disk_errors(self.site):
+            tracks = [{"src": f"media/{self._copy_in(Path(s.path), 'vtt')[:16]}.vtt", "lang": s.language or ""}
+                      for s in media.subtitles]
+        return {"tracks": json.dumps(tracks, separators=(",", ":"))}
 
     def _copy_in(self, source: Path, ext: str) -> str:
         """Copy while hashing (the name is the *real* content hash), then move into place."""
@@ -289,7 +300,16 @@ class FolderAdapter(Adapter):
             except Exception:  # noqa: BLE001 - unknown size only costs a layout shift
                 pass
         return SiteMedia(path=ref.id, mime=mime, alt=alt.strip() if alt and alt.strip() else None,
-                         width=width, height=height)
+                         width=width, height=height, tracks=self._tracks_of(ref))
+
+    def _tracks_of(self, ref: RemoteRef) -> list[dict[str, str]]:
+        """The subtitle tracks an upload recorded, only those really in the site."""
+        try:
+            tracks = json.loads(ref.extra.get("tracks", "[]"))
+        except ValueError:
+            return []
+        return [{"src": t["src"], "lang": str(t.get("lang") or "")} for t in tracks if isinstance(tracks, list)
+                and isinstance(t, dict) and TRACK_ID.match(str(t.get("src", ""))) and (self.site / t["src"]).exists()]
 
     def _refresh_pages(self, state: SiteState, post: SitePost) -> None:
         """The post's page and its neighbours' (their prev/next links point at it)."""

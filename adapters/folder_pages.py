@@ -34,6 +34,7 @@ class Figure:
     width: int | None
     height: int | None
     loading: str
+    tracks: tuple[tuple[str, str], ...] = ()  # (site path of a .vtt, language or "")
 
     @property
     def is_image(self) -> bool:
@@ -72,7 +73,8 @@ def _footer(posts: list[SitePost], artist: str | None) -> dict[str, str | None]:
 def _figure(media: SiteMedia, number: int, total: int, when: str) -> Figure:
     kind = "Image" if media.is_image else "Video"
     return Figure(path=media.path, mime=media.mime, alt=media.alt or f"{kind} {number} of {total}, posted {when}",
-                  width=media.width, height=media.height, loading="eager" if number <= 2 else "lazy")
+                  width=media.width, height=media.height, loading="eager" if number <= 2 else "lazy",
+                  tracks=tuple((t["src"], t.get("lang", "")) for t in media.tracks))
 
 
 def render_post_page(post: SitePost, older: SitePost | None, newer: SitePost | None, site: Site) -> str:

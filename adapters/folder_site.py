@@ -22,6 +22,7 @@ STATE_FORMAT = "pindah-site/1"
 # What a media path and a page path may look like: checked on everything that comes from the
 # engine or from posts.json, because these paths are later written to and deleted.
 MEDIA_ID = re.compile(r"^media/[0-9a-f]{16}\.(?:jpg|png|webp|gif|mp4|webm|mov)$")
+TRACK_ID = re.compile(r"^media/[0-9a-f]{16}\.vtt$")  # a video's subtitles, WebVTT
 PAGE_PATH = re.compile(r"^posts/[A-Za-z0-9_-]{1,100}\.html$")
 
 
@@ -33,6 +34,8 @@ class SiteMedia:
     alt: str | None
     width: int | None
     height: int | None
+    # A video's subtitles: [{"src": "media/<hash>.vtt", "lang": "id" or ""}], for <track>.
+    tracks: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def is_image(self) -> bool:
@@ -71,7 +74,8 @@ class SitePost:
         return {"post_id": self.post_id, "created_at": self.created_at, "page": self.page, "keys": self.keys,
                 "parts": [{"index": p.index, "key": p.key, "text": p.text,
                            "media": [{"path": m.path, "mime": m.mime, "alt": m.alt, "width": m.width,
-                                      "height": m.height} for m in p.media]} for p in self.parts]}
+                                      "height": m.height, **({"tracks": m.tracks} if m.tracks else {})}
+                                     for m in p.media]} for p in self.parts]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "SitePost":
