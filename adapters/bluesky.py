@@ -112,6 +112,7 @@ class BlueskyAdapter(Adapter):
         video_max_seconds=DEFAULT_VIDEO_SECONDS,
         image_mime_types=_IMAGE_TYPES,
         video_mime_types=_VIDEO_TYPES,
+        video_subtitles=True,  # app.bsky.embed.video#caption, text/vtt
         max_alt_text=2000,  # what the Bluesky app allows; the lexicon has no limit
         threads=True,
         backdating=True,

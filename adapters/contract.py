@@ -65,6 +65,7 @@ class Capabilities:
     video_max_seconds: float | None = None
     image_mime_types: frozenset[str] = frozenset({"image/jpeg", "image/png"})
     video_mime_types: frozenset[str] = frozenset()  # empty: the target takes no video
+    video_subtitles: bool = False  # can a video carry its subtitles (Bluesky captions, <track>)?
     max_alt_text: int | None = None
     threads: bool = True  # can a part reply to an earlier part?
     backdating: bool = False  # can a post carry its original date?

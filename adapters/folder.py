@@ -95,6 +95,7 @@ class FolderAdapter(Adapter):
         video_max_bytes=1 * GIB,
         image_mime_types=frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"}),
         video_mime_types=frozenset({"video/mp4", "video/webm", "video/quicktime"}),
+        video_subtitles=True,  # <track kind="subtitles">
         threads=True,
         backdating=True,
     )

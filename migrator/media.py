@@ -199,7 +199,12 @@ def _video(media: Media, caps: Capabilities, cache: _Cache, source_sha: str) -> 
     if caps.video_max_seconds and info.seconds and info.seconds > caps.video_max_seconds + 0.5:
         return MediaResult(None, [], f"video is {_clock(info.seconds)} long, over this platform's "
                                      f"{_clock(caps.video_max_seconds)}")
-    subtitles, notes = _subtitles(media, cache)
+    if caps.video_subtitles:
+        subtitles, notes = _subtitles(media, cache)
+    else:  # said in the report, so the artist knows the captions stay behind
+        subtitles = ()
+        notes = [f"{len(media.subtitles)} subtitle file(s) not sent: this platform takes none with a video"
+                 ] if media.subtitles else []
     # The identity of what is sent: the blanked copy, not the source (adapters check it).
     prepared = PreparedMedia(path, mime or "", info.width, info.height, media.alt_text, _file_sha256(path),
                              media.path, subtitles)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from pindah.migrator.model import Media, Subtitle
 from tests.exportbuilder.media import mp4_bytes
 
 VIDEO_TARGET = Capabilities(image_max_bytes=1_000_000, video_mime_types=frozenset({"video/mp4"}),
-                            video_max_bytes=100_000_000)
+                            video_max_bytes=100_000_000, video_subtitles=True)
 SRT = ("1\r\n00:00:00,000 --> 00:00:01,500\r\nLukisan pagi\r\n\r\n"
        "2\r\n00:00:01,500 --> 00:00:03,040\r\nthen the harbour --> at night\r\n")
 
@@ -63,6 +64,25 @@ def test_a_prepared_video_carries_its_subtitles_as_webvtt_files(tmp_path: Path) 
     assert subs[1].path.read_text("utf-8").startswith("WEBVTT")
     assert all(s.path.parent == tmp_path / "cache" for s in subs)
     assert result.actions == ["video passed through; any location and device data removed"]
+
+
+def test_a_target_that_takes_no_subtitles_gets_the_video_and_the_report_says_they_stay_behind(tmp_path: Path) -> None:
+    video, srt = "media/posts/202409/AQx_1.mp4", "media/posts/202409/AQx_1_17874.srt"
+    media = Media(video, Tree({video: mp4_bytes(payload=3000), srt: SRT.encode()}), subtitles=(Subtitle(srt, "srt"),))
+    no_subtitles = dataclasses.replace(VIDEO_TARGET, video_subtitles=False)
+    result = process_media(media, no_subtitles, tmp_path / "cache")
+    assert result.prepared is not None and result.prepared.subtitles == ()
+    assert "1 subtitle file(s) not sent: this platform takes none with a video" in result.actions
+
+
+def test_the_built_in_targets_say_which_take_subtitles() -> None:
+    from pindah.adapters.bluesky import BlueskyAdapter
+    from pindah.adapters.cara import CaraAdapter
+    from pindah.adapters.folder import FolderAdapter
+    from pindah.adapters.mastodon_flavour import MASTODON_DEFAULTS
+
+    assert BlueskyAdapter.capabilities.video_subtitles and FolderAdapter.capabilities.video_subtitles
+    assert not MASTODON_DEFAULTS.video_subtitles and not CaraAdapter.capabilities.video_subtitles
 
 
 def test_a_missing_subtitle_file_leaves_the_video_to_go_without_it_and_says_so(tmp_path: Path) -> None:
