@@ -203,7 +203,7 @@ def _video(media: Media, caps: Capabilities, cache: _Cache, source_sha: str) -> 
         subtitles, notes = _subtitles(media, cache)
     else:  # said in the report, so the artist knows the captions stay behind
         subtitles = ()
-        notes = [f"{len(media.subtitles)} subtitle file(s) not sent: this platform takes none with a video"
+        notes = [f"left out {len(media.subtitles)} subtitle file(s): this platform takes none with a video"
                  ] if media.subtitles else []
     # The identity of what is sent: the blanked copy, not the source (adapters check it).
     prepared = PreparedMedia(path, mime or "", info.width, info.height, media.alt_text, _file_sha256(path),
@@ -223,15 +223,15 @@ def _subtitles(media: Media, cache: "_Cache") -> tuple[tuple[PreparedSubtitle, .
         name = subtitle.path.rsplit("/", 1)[-1]
         try:
             if media.tree is None or not media.tree.exists(subtitle.path):
-                notes.append(f"subtitle file {name} is missing from the export; the video goes without it")
+                notes.append(f"left out subtitle file {name}: it is missing from the export")
                 continue
             with media.tree.open(subtitle.path) as fh:
                 data = fh.read(MAX_SUBTITLE_BYTES + 1)
         except Exception as exc:  # noqa: BLE001 - a damaged ZIP member is this post's problem
-            notes.append(f"subtitle file {name} could not be read ({_why(exc)}); the video goes without it")
+            notes.append(f"left out subtitle file {name}: it could not be read ({_why(exc)})")
             continue
         if len(data) > MAX_SUBTITLE_BYTES:
-            notes.append(f"subtitle file {name} is too large to be subtitles; the video goes without it")
+            notes.append(f"left out subtitle file {name}: it is too large to be subtitles")
             continue
         vtt = to_vtt(data, subtitle.format)
         path = cache.root / f"{hashlib.sha256(vtt).hexdigest()}.vtt"

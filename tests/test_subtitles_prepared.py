@@ -72,7 +72,7 @@ def test_a_target_that_takes_no_subtitles_gets_the_video_and_the_report_says_the
     no_subtitles = dataclasses.replace(VIDEO_TARGET, video_subtitles=False)
     result = process_media(media, no_subtitles, tmp_path / "cache")
     assert result.prepared is not None and result.prepared.subtitles == ()
-    assert "1 subtitle file(s) not sent: this platform takes none with a video" in result.actions
+    assert "left out 1 subtitle file(s): this platform takes none with a video" in result.actions
 
 
 def test_the_built_in_targets_say_which_take_subtitles() -> None:
@@ -90,4 +90,4 @@ def test_a_missing_subtitle_file_leaves_the_video_to_go_without_it_and_says_so(t
     media = Media(video, Tree({video: mp4_bytes(payload=3000)}), subtitles=(Subtitle("media/posts/202409/gone.srt", "srt"),))
     result = process_media(media, VIDEO_TARGET, tmp_path / "cache")
     assert result.prepared is not None and result.prepared.subtitles == ()
-    assert "subtitle file gone.srt is missing from the export; the video goes without it" in result.actions
+    assert "left out subtitle file gone.srt: it is missing from the export" in result.actions
