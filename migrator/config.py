@@ -4,6 +4,10 @@ The config file is TOML (`config.example.toml` documents every key). Its place c
 platformdirs (e.g. ~/.config/pindah/config.toml on Linux) unless `--config` or PINDAH_CONFIG
 names another. A missing default file is fine; a named file that is missing or broken is an
 error the artist is told about in one line.
+
+`setting()` reads the core's sections ([source], [plan], [rights], ...). A target's section,
+[targets.NAME], is read by the contract from the options each adapter declares
+(`Adapter.options`, `resolve_options`): PINDAH_TARGETS_<NAME>_<KEY> in the environment.
 """
 
 from __future__ import annotations

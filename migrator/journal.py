@@ -408,8 +408,8 @@ def peek_post_states(path: Path) -> dict[str, tuple[str, str | None]]:
 
 def peek_skipped_media(path: Path) -> list[tuple[str, int, str | None]]:
     """(post id, media index, reason) of every file left out, read without the run lock."""
-    return [tuple(r) for r in _read_only(
-        path, f"SELECT post_id, idx, reason FROM media WHERE state='{SKIPPED}'") or []]  # type: ignore[misc]
+    rows = _read_only(path, "SELECT post_id, idx, reason FROM media WHERE state=?", (SKIPPED,)) or []
+    return [(post_id, idx, reason) for post_id, idx, reason in rows]
 
 
 def peek_parts(path: Path) -> list[MarkRow]:
@@ -419,13 +419,13 @@ def peek_parts(path: Path) -> list[MarkRow]:
             for key, state, url, extra, reason in rows]
 
 
-def _read_only(path: Path, sql: str) -> list[tuple[Any, ...]] | None:
+def _read_only(path: Path, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]] | None:
     if not path.exists():
         return None
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            return db.execute(sql).fetchall()
+            return db.execute(sql, args).fetchall()
         finally:
             db.close()
     except sqlite3.Error:
