@@ -257,9 +257,11 @@ class Adapter:
     def setting(self, key: str) -> Any:
         """A `[targets.<name>]` setting (the environment wins over the file), or its declared default."""
         declared = next((o for o in self.options if o.key == key), None)
-        if declared is None:  # not declared: read as before any schema, the environment first
-            env = os.environ.get(f"PINDAH_{self.name}_{key}".upper())
-            return env if env is not None else self.config.get(key)
+        if declared is None:  # not declared (yet): untyped, the environment first
+            for name in (option_env_name(self.name, key), f"PINDAH_{self.name}_{key}".upper()):
+                if name in os.environ:
+                    return os.environ[name]
+            return self.config.get(key)
         return self.config.get(key, declared.default)
 
     @classmethod

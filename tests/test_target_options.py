@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from pindah.adapters.contract import Adapter, Option, PindahError
+from pindah.adapters.contract import Adapter, Capabilities, Option, PindahError
 from pindah.migrator import targets
 from pindah.migrator.cli import cli
 
@@ -106,3 +106,16 @@ def test_pindah_targets_options_lists_every_option_with_its_environment_name_typ
         assert option.key in row and f"({option.type.__name__}, default" in row
     assert "max_images_per_post" in result.output and "default 4)" in result.output
     assert "PINDAH_TARGETS" not in CliRunner().invoke(cli, ["targets"]).output
+
+
+def test_an_undeclared_setting_of_a_third_party_target_still_reads_both_environment_names(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    class Plain(Adapter):
+        name = "plain"
+        capabilities = Capabilities()
+
+    assert Plain(None, {"colour": "red"}).setting("colour") == "red"
+    monkeypatch.setenv("PINDAH_PLAIN_COLOUR", "blue")
+    assert Plain(None, {"colour": "red"}).setting("colour") == "blue"
+    monkeypatch.setenv("PINDAH_TARGETS_PLAIN_COLOUR", "green")
+    assert Plain(None, {"colour": "red"}).setting("colour") == "green"
