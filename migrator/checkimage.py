@@ -5,9 +5,9 @@ rights and AI-training statement (IPTC PLUS data mining, creator, copyright, usa
 read from the XMP packet), the EXIF Artist/Copyright, and whether the file gives away where it
 was taken (GPS) or with what (camera and device fields), in EXIF or in XMP.
 
-`inspect_image` is also what the Cara kit uses to show, per post, that its files carry the
-opt-out. The XMP is parsed with the standard library's XML parser after refusing any DTD, so a
-hostile file can't declare entities; nothing here decodes pixels.
+The XMP is parsed by the adapter toolkit's `read_xmp` (adapters/toolkit/xmp.py, which the
+Cara kit also uses to show that its files carry the opt-out): the standard library's XML parser
+after refusing any DTD, so a hostile file can't declare entities; nothing here decodes pixels.
 """
 
 from __future__ import annotations
