@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 
-from pindah.adapters.contract import Capabilities
+from pindah.adapters.contract import Capabilities, TextCounting
 
 from pindah.adapters.toolkit import textparse
 from .model import AltOrigin, Media, MediaType, Post
@@ -118,7 +118,8 @@ def plan_posts(posts: Iterable[Post], caps: Capabilities, options: PlanOptions =
 def plan_post(post: Post, caps: Capabilities, options: PlanOptions = PlanOptions(),
               *, instagram_url: str | None = None) -> PostPlan:
     plan = PostPlan(post=post, parts=[], media_required=bool(post.media) and not options.text_without_media)
-    kept = _usable_media(post, caps, plan)
+    is_video = _usable_media(post, caps, plan)  # kept file -> is it a video, in carousel order
+    kept = list(is_video)
     caption = _caption(post.caption, options)
     if not kept and caps.requires_media:
         plan.skipped = _nothing_left(plan, "this platform needs a picture or video in every post")
@@ -131,10 +132,10 @@ def plan_post(post: Post, caps: Capabilities, options: PlanOptions = PlanOptions
         return plan
     extras = _extras(post, caps, options, instagram_url, plan)
     if caps.threads:
-        groups = _thread_groups(post, kept, caps, plan)
+        groups = _thread_groups(kept, is_video, caps, plan)
         chunks, numbered, extras = _split_caption(caption, len(groups), caps, options, extras, plan)
     else:
-        groups = [_single_post_media(post, kept, caps, plan)]
+        groups = [_single_post_media(kept, is_video, caps, plan)]
         chunks, numbered, extras = _shorten_caption(caption, caps, extras, plan)
     count = max(1, len(chunks), len(groups))
     for i in range(count):
@@ -148,7 +149,7 @@ def plan_post(post: Post, caps: Capabilities, options: PlanOptions = PlanOptions
             alt=tuple(_alt(post.media[m], caps, options, plan) for m in media), caption=chunk))
     if count > 1:
         plan.notes.append(f"posted as a thread of {count} posts")
-    if caps.max_text is not None and any(text_length(p.text, caps) > caps.max_text for p in plan.parts):
+    if caps.max_text is not None and any(_too_long(p.text, caps.max_text, caps) for p in plan.parts):
         # Only text the target can't take at all gets here (one character longer than a post).
         plan.parts = []
         plan.skipped = "the caption can't be made to fit this platform's text limit"
@@ -157,23 +158,26 @@ def plan_post(post: Post, caps: Capabilities, options: PlanOptions = PlanOptions
 
 # -- media -------------------------------------------------------------------------------------
 
-def _usable_media(post: Post, caps: Capabilities, plan: PostPlan) -> list[int]:
-    kept: list[int] = []
+def _usable_media(post: Post, caps: Capabilities, plan: PostPlan) -> dict[int, bool]:
+    """The files that can go, each with whether it is a video (sniffed once, used throughout)."""
+    kept: dict[int, bool] = {}
     for i, media in enumerate(post.media):
         if media.missing:
             plan.dropped_media.append((i, "file missing from the export"))
-        elif media.type is MediaType.VIDEO and not caps.supports_video:
+            continue
+        video = media.type is MediaType.VIDEO
+        if video and not caps.supports_video:
             plan.dropped_media.append((i, "video: this platform doesn't take video"))
         else:
-            kept.append(i)
+            kept[i] = video
     return kept
 
 
-def _thread_groups(post: Post, kept: list[int], caps: Capabilities, plan: PostPlan) -> list[list[int]]:
+def _thread_groups(kept: list[int], is_video: dict[int, bool], caps: Capabilities,
+                   plan: PostPlan) -> list[list[int]]:
     """Media of each part, in order (see the module docstring for where videos go)."""
     per_post = max(1, caps.max_media_per_post)
     videos_per_post = min(per_post, caps.max_videos_per_post or per_post)
-    is_video = {i: post.media[i].type is MediaType.VIDEO for i in kept}
     groups: list[list[int]] = []
     if caps.mix_images_and_videos:
         videos = 0
@@ -197,16 +201,16 @@ def _thread_groups(post: Post, kept: list[int], caps: Capabilities, plan: PostPl
             plan.notes.append("images and videos in separate posts, in Instagram's order: "
                               "this platform doesn't mix them in one post")
     if len(groups) > 1:
-        plan.notes.append(f"{_describe(post, kept)} → {len(groups)} posts "
+        plan.notes.append(f"{_describe(kept, is_video)} → {len(groups)} posts "
                           f"(this platform takes {per_post} per post)")
     return groups
 
 
-def _single_post_media(post: Post, kept: list[int], caps: Capabilities, plan: PostPlan) -> list[int]:
+def _single_post_media(kept: list[int], is_video: dict[int, bool], caps: Capabilities,
+                       plan: PostPlan) -> list[int]:
     """The most a single post can carry, in carousel order; the rest is dropped with a reason."""
     per_post = max(1, caps.max_media_per_post)
     videos_allowed = min(per_post, caps.max_videos_per_post or per_post)
-    is_video = {i: post.media[i].type is MediaType.VIDEO for i in kept}
     # Without mixing, one kind wins: images, which is what artists' carousels mostly are.
     only_videos = not caps.mix_images_and_videos and all(is_video.values())
     chosen: list[int] = []
@@ -244,8 +248,8 @@ def without_its_media(unusable: list[tuple[Media, str]]) -> str:
     return head + "; to publish the text alone, use --text-without-media"
 
 
-def _describe(post: Post, indexes: list[int]) -> str:
-    videos = sum(post.media[i].type is MediaType.VIDEO for i in indexes)
+def _describe(indexes: list[int], is_video: dict[int, bool]) -> str:
+    videos = sum(is_video[i] for i in indexes)
     images = len(indexes) - videos
     words = [f"{n} {w}{'s' if n != 1 else ''}" for n, w in ((images, "image"), (videos, "video")) if n]
     return " and ".join(words)
@@ -371,6 +375,14 @@ def _drop_extra(extras: str, plan: PostPlan) -> str:
     lines = extras.split("\n")
     plan.notes.append(f"left out, too long for this platform: {lines[-1]!r}")
     return "\n".join(lines[:-1]).strip()
+
+
+def _too_long(text: str, limit: int, caps: Capabilities) -> bool:
+    # Graphemes and code points never outnumber the code points (`len`): a part that short
+    # needs no count, unless links weigh more than their length or bytes are what is counted.
+    if len(text) <= limit and caps.url_weight is None and caps.text_counting is not TextCounting.BYTES:
+        return False
+    return text_length(text, caps) > limit
 
 
 def _note_once(plan: PostPlan, note: str) -> None:
