@@ -212,10 +212,17 @@ def _is_box_hint(tag: Tag) -> bool:
 
 def _find_boxes(soup: BeautifulSoup) -> list[_Box]:
     """Post boxes in page order, each with the date lines inside it."""
-    leaves = [s.parent for s in soup.find_all(string=_looks_like_time)
+    # One walk over the page (find_all's filters cost more than the page's own parse).
+    elements: list[Tag] = []
+    texts: list[NavigableString] = []
+    for node in soup.descendants:
+        if isinstance(node, Tag):
+            elements.append(node)
+        elif type(node) is NavigableString and _looks_like_time(node):
+            texts.append(node)
+    leaves = [s.parent for s in texts
               if isinstance(s.parent, Tag) and s.parent.find(True) is None
               and s.parent.name not in ("title", "script", "style")]
-    elements = soup.find_all(True)
     time_count = _ancestors_counts(leaves)
     media_count = _ancestors_counts([t for t in elements if _media_ref(t)])
     order = {id(t): i for i, t in enumerate(elements)}
@@ -225,7 +232,7 @@ def _find_boxes(soup: BeautifulSoup) -> list[_Box]:
         box = _box_of(leaf, time_count, media_count)
         boxes.setdefault(id(box), _Box(box)).time_leaves.append(leaf)
     # A hinted box holding media but no date line is still a post (we report it, not lose it).
-    for tag in soup.find_all(_is_box_hint):
+    for tag in filter(_is_box_hint, elements):
         if id(tag) not in boxes and not time_count.get(id(tag)) and media_count.get(id(tag)):
             if not any(id(p) in boxes and not time_count.get(id(p)) for p in tag.parents):
                 boxes[id(tag)] = _Box(tag)
@@ -314,11 +321,12 @@ def _month_of(media: list[Media]) -> datetime | None:
 def _media(box: Tag, tree: ExportTree, where: str, ctx: ReadContext) -> list[Media]:
     """Each media file once, in page order; a file shown in <video> is a video; subtitle
     links are attached to their video, never listed as media."""
-    posters = {p for v in box.find_all("video") if (p := _media_path(v.get("poster")))}
+    tags = [t for t in box.descendants if isinstance(t, Tag) and t.name in _REF_ATTRS]  # find_all costs more
+    posters = {p for v in tags if v.name == "video" and (p := _media_path(v.get("poster")))}
     hints: dict[str, MediaType | None] = {}
     first_tag: dict[str, Tag] = {}
     subtitle_tags: list[tuple[Tag, str]] = []
-    for tag in box.find_all(list(_REF_ATTRS)):
+    for tag in tags:
         path = _media_ref(tag)
         if path is None or (tag.name == "img" and path in posters):
             continue  # a video's poster frame is part of the video, not a slide of its own
@@ -374,6 +382,14 @@ def _ancestors_within(tag: Tag, box: Tag) -> Iterator[Tag]:
         node = node.parent
 
 
+def _tags(element: Tag) -> Iterator[Tag]:
+    """`element` and every element inside it, in page order."""
+    yield element
+    for node in element.descendants:
+        if isinstance(node, Tag):
+            yield node
+
+
 def _type_hint(tag: Tag) -> MediaType | None:
     if tag.name == "video" or (tag.name == "source" and tag.find_parent("video")):
         return MediaType.VIDEO
@@ -383,12 +399,12 @@ def _type_hint(tag: Tag) -> MediaType | None:
 def _caption(box: Tag, time_leaf: Tag) -> str:
     """The box's text block that is neither the media block nor the date line."""
     candidates: list[Tag] = []
-    for child in box.find_all(True, recursive=False):
-        if child is time_leaf or any(d is time_leaf for d in child.descendants):
+    holds_time = {id(p) for p in time_leaf.parents} if time_leaf is not None else set()
+    for child in box.children:
+        if not isinstance(child, Tag) or child is time_leaf or id(child) in holds_time:
             continue
-        if child.find(["img", "video", "table"]) or any(_media_ref(t) for t in child.find_all("a")):
-            continue
-        if child.name in ("img", "video", "table") or _media_ref(child):
+        if _media_ref(child) or any(t.name in ("img", "video", "table") or (t.name == "a" and _media_ref(t))
+                                    for t in _tags(child)):
             continue
         if _TIME_HINTS.intersection(child.get("class") or ()) and child.get_text().strip():
             continue  # the date line itself, when it could not be read as a date
