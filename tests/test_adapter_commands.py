@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from pindah.adapters.contract import Adapter, Capabilities
-from pindah.migrator import account_commands, commands, marks, targets
-from pindah.migrator.cli import _FriendlyGroup
+from pindah.migrator import account_commands, commands, marks
+from tests.cli_support import pindah_group, with_target
 
 
 @click.command("hello-gallery")
@@ -46,23 +46,13 @@ class GalleryTarget(Adapter):
 
 @pytest.fixture(autouse=True)
 def _registered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PINDAH_STATE_DIR", str(tmp_path / "state"))
-    original = targets.available
-    monkeypatch.setattr(targets, "available", lambda: {**original(), "gallery": GalleryTarget})
+    with_target(monkeypatch, tmp_path, GalleryTarget)
     monkeypatch.setattr(account_commands, "PROBLEMS", [])
 
 
 def _cli() -> click.Group:
-    @click.group(cls=_FriendlyGroup)
-    @click.pass_context
-    def group(ctx: click.Context) -> None:
-        ctx.obj = {}
-
-    commands.register(group)
-    marks.register(group)
-    account_commands.register(group)
-    account_commands.add_adapter_commands(group)
-    return group
+    return pindah_group(commands.register, marks.register, account_commands.register,
+                        account_commands.add_adapter_commands)
 
 
 def test_an_adapter_contributes_its_own_command_but_never_replaces_one_of_pindahs() -> None:

@@ -5,19 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
-from click.testing import CliRunner
+from click.testing import Result
 
 from pindah.adapters.contract import RateBudget, RemoteRef
-from pindah.migrator import aftercare, commands, targets
+from pindah.migrator import aftercare, commands
 from pindah.migrator import journal as J
-from pindah.migrator.cli import _FriendlyGroup
 from pindah.migrator.engine import Selection, journal_path, make_plans, migrate
 from pindah.migrator.errors import PostFailed
 from pindah.migrator.journal import Journal
 from pindah.migrator.planner import PlanOptions
 from pindah.migrator.sources import read_export
+from tests.cli_support import invoke, pindah_group, with_target
 from tests.exportbuilder.meta_json import write_meta_json
 from tests.exportbuilder.spec import SynthMedia, SynthPost
 from tests.fake_target import FakeAdapter, Server, transient
@@ -52,15 +51,12 @@ class StubbornTarget(FakeAdapter):
 
 @pytest.fixture(autouse=True)
 def _registered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PINDAH_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("PINDAH_CACHE_DIR", str(tmp_path / "cache"))
+    with_target(monkeypatch, tmp_path, StubbornTarget)
     SERVER.posts.clear(), SERVER.media.clear(), SERVER.calls.clear()
     SERVER.fail = lambda op, arg: None
     StubbornTarget.keep, StubbornTarget.lie = set(), set()
     monkeypatch.setattr(StubbornTarget, "capabilities", StubbornTarget.capabilities.refined(
         rate_budgets=(RateBudget("posts", 1000, 3600), RateBudget("deletes", 1000, 3600))))
-    original = targets.available
-    monkeypatch.setattr(targets, "available", lambda: {**original(), "stubborn": StubbornTarget})
 
 
 def _migrated(tmp_path: Path, n: int = 3) -> Path:
@@ -74,14 +70,8 @@ def _migrated(tmp_path: Path, n: int = 3) -> Path:
     return path
 
 
-def _cli(*args: str) -> click.testing.Result:
-    @click.group(cls=_FriendlyGroup)
-    @click.pass_context
-    def group(ctx: click.Context) -> None:
-        ctx.obj = {}
-
-    commands.register(group)
-    return CliRunner().invoke(group, list(args))
+def _cli(*args: str) -> Result:
+    return invoke(pindah_group(commands.register), *args)
 
 
 def test_rollback_deletes_what_it_reads_back_as_gone_and_the_journal_forgets_only_those(tmp_path: Path) -> None:

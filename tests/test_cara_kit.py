@@ -11,25 +11,25 @@ from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 
-import click
 import pytest
-from click.testing import CliRunner
+from click.testing import Result
 from PIL import Image
 
 from pindah.adapters.contract import PostRequest, PreparedMedia, RemoteRef
 from pindah.adapters.cara import CaraAdapter, suggest_title
 from pindah.adapters.cara_kit import folder_name, read_checklist, read_kit
 from pindah.adapters.cara_page import render_kit_page
-from pindah.migrator import commands, marks, targets
+from pindah.migrator import commands, marks
 from pindah.migrator import journal as J
 from pindah.migrator.checkimage import inspect_image
-from pindah.migrator.cli import _FriendlyGroup
 from pindah.migrator.engine import Selection, dry_run, journal_path, make_plans, migrate
 from pindah.migrator.errors import PindahError
 from pindah.migrator.journal import Journal
 from pindah.migrator.planner import PlanOptions
 from pindah.migrator.rights import load_rights
 from pindah.migrator.sources import read_export
+from tests.cli_support import invoke as run_cli
+from tests.cli_support import pindah_group, with_target
 from tests.exportbuilder.media import image_bytes
 from tests.exportbuilder.meta_json import write_meta_json
 from tests.exportbuilder.spec import SynthMedia, SynthPost
@@ -42,10 +42,7 @@ DAY = 86400
 
 @pytest.fixture(autouse=True)
 def _places(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PINDAH_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("PINDAH_CACHE_DIR", str(tmp_path / "cache"))
-    original = targets.available
-    monkeypatch.setattr(targets, "available", lambda: {**original(), "cara": CaraAdapter})
+    with_target(monkeypatch, tmp_path, CaraAdapter)
 
 
 def colourful(post: SynthPost, index: int, media: SynthMedia) -> bytes:
@@ -78,19 +75,8 @@ def run(root: Path, kit: Path, config: dict | None = None, rights: dict | None =
     return outcome, report, path
 
 
-def cli() -> click.Group:
-    @click.group(cls=_FriendlyGroup)
-    @click.pass_context
-    def group(ctx: click.Context) -> None:
-        ctx.obj = {}
-
-    commands.register(group)
-    marks.register(group)
-    return group
-
-
-def invoke(*args: str) -> click.testing.Result:
-    return CliRunner().invoke(cli(), list(args))
+def invoke(*args: str) -> Result:
+    return run_cli(pindah_group(commands.register, marks.register), *args)
 
 
 def states(path: Path) -> dict[str, tuple[str, list[tuple[str, str | None]]]]:

@@ -7,18 +7,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-import click
 import pytest
-from click.testing import CliRunner
+from click.testing import Result
 
 from pindah.adapters.contract import Mark
-from pindah.migrator import commands, marks, targets
+from pindah.migrator import commands, marks
 from pindah.migrator import journal as J
-from pindah.migrator.cli import _FriendlyGroup
 from pindah.migrator.engine import Selection, journal_path, make_plans, migrate
 from pindah.migrator.journal import Journal
 from pindah.migrator.planner import PlanOptions
 from pindah.migrator.sources import read_export
+from tests.cli_support import invoke, pindah_group, with_target
 from tests.exportbuilder.meta_json import write_meta_json
 from tests.exportbuilder.spec import SynthMedia, SynthPost
 from tests.fake_target import FakeAdapter, Server
@@ -43,11 +42,8 @@ class HandmadeTarget(FakeAdapter):
 
 @pytest.fixture(autouse=True)
 def _registered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PINDAH_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("PINDAH_CACHE_DIR", str(tmp_path / "cache"))
+    with_target(monkeypatch, tmp_path, HandmadeTarget)
     SEEN.clear()
-    original = targets.available
-    monkeypatch.setattr(targets, "available", lambda: {**original(), "handmade": HandmadeTarget})
 
 
 def _prepared(tmp_path: Path) -> tuple[Path, list[str]]:
@@ -61,15 +57,8 @@ def _prepared(tmp_path: Path) -> tuple[Path, list[str]]:
     return path, [p.post.id for p in plans]
 
 
-def _cli(*args: str) -> click.testing.Result:
-    @click.group(cls=_FriendlyGroup)
-    @click.pass_context
-    def group(ctx: click.Context) -> None:
-        ctx.obj = {}
-
-    commands.register(group)
-    marks.register(group)
-    return CliRunner().invoke(group, list(args))
+def _cli(*args: str) -> Result:
+    return invoke(pindah_group(commands.register, marks.register), *args)
 
 
 def test_the_runner_leaves_every_part_pending_for_a_target_published_by_hand(tmp_path: Path) -> None:
