@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from pindah.migrator.cli import cli
 from pindah.migrator.engine import journals_for
-from tests.exportbuilder.media import image_bytes
+from tests.exportbuilder.media import image_bytes, media_bytes
 from tests.exportbuilder.meta_json import write_meta_json
 from tests.exportbuilder.spec import SynthMedia, SynthPost
 
@@ -46,6 +46,8 @@ def export(tmp_path: Path, posts: list[SynthPost], corrupt: set[tuple[int, int]]
     def content(post: SynthPost, index: int, media: SynthMedia) -> bytes:
         if (post.taken_at, index) in corrupt:
             return CORRUPT
+        if media.is_video:
+            return media_bytes("mp4")
         return image_bytes(media.fmt, 40, 30, ((index * 53 + post.taken_at // DAY) % 256, 90, 160))
 
     root = tmp_path / "export"
