@@ -173,6 +173,28 @@ class BlueskyAdapter(Adapter):
     def finish(self) -> None:
         self._http.close()
 
+    def login(self, *, paste_token: bool = False, browser: bool = True) -> str:
+        """`pindah login bluesky:HANDLE`: log in now (an app password, asked for unless in the
+        environment or config) and keep the session, never the password."""
+        self.prepare(interactive=True)
+        handle = self._resolve().handle
+        if self._client().session is None:
+            raise RunStopped(f"not logged in to Bluesky as {handle}", "run the command in a terminal to be asked "
+                             "for an app password, or set PINDAH_TARGETS_BLUESKY_APP_PASSWORD")
+        return f"Logged in to Bluesky as @{handle}. The session (never the password) is kept, readable only by you."
+
+    def logout(self) -> list[str]:
+        """Revoke the kept session on the server and forget it."""
+        handle, store, client = self._resolve().handle, self._store, self._client()
+        saved = store.load() if store else None
+        if store is None or saved is None:
+            return [f"pindah had no saved login for @{handle}."]
+        client.session = saved
+        client.logout()  # deleteSession: the app password's session ends on the server too
+        store.delete()
+        return [f"Logged out of Bluesky (@{handle}). The app password itself stays valid until you "
+                "revoke it under Settings → Privacy and security → App passwords."]
+
     # -- media ------------------------------------------------------------------------------
     def upload_media(self, media: PreparedMedia, key: str) -> RemoteRef:
         data = _read_prepared(media)

@@ -92,3 +92,31 @@ def test_the_cli_module_names_no_target() -> None:
     source = (Path(__file__).parents[1] / "migrator" / "cli.py").read_text(encoding="utf-8")
     for name in ("mastodon", "bluesky", "cara", "folder"):
         assert f"adapters.{name}" not in source and f"{name}_" not in source
+
+
+def test_bluesky_login_keeps_a_session_and_logout_revokes_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import responses
+
+    from tests.test_bluesky import DID, HANDLE, PDS, _session_json
+
+    password = "abcd-efgh-ijkl-mnop"
+    monkeypatch.setenv("PINDAH_TARGETS_BLUESKY_PDS", PDS)
+    monkeypatch.setenv("PINDAH_TARGETS_BLUESKY_APP_PASSWORD", password)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.get(f"{PDS}/xrpc/com.atproto.identity.resolveHandle", json={"did": DID})
+        mock.get(f"{PDS}/xrpc/com.atproto.server.describeServer", json={})
+        mock.post(f"{PDS}/xrpc/com.atproto.server.createSession", json=_session_json())
+        mock.post(f"{PDS}/xrpc/com.atproto.server.deleteSession", json={})
+        login = CliRunner().invoke(_cli(), ["login", f"bluesky:{HANDLE}"])
+        assert login.exit_code == 0, login.output
+        assert login.output == f"Logged in to Bluesky as @{HANDLE}. The session (never the password) is kept, " \
+                               "readable only by you.\n"
+        sessions = list((tmp_path / "state").rglob("*.json"))
+        assert len(sessions) == 1 and password not in sessions[0].read_text()
+        monkeypatch.delenv("PINDAH_TARGETS_BLUESKY_APP_PASSWORD")
+        logout = CliRunner().invoke(_cli(), ["logout", f"bluesky:{HANDLE}"])
+        assert logout.exit_code == 0 and logout.output.startswith(f"Logged out of Bluesky (@{HANDLE}).")
+        assert any("deleteSession" in call.request.url for call in mock.calls)
+        assert not sessions[0].exists()
+        again = CliRunner().invoke(_cli(), ["logout", f"bluesky:{HANDLE}"])
+        assert again.output == f"pindah had no saved login for @{HANDLE}.\n"
