@@ -12,6 +12,10 @@ target (`Adapter.find_post`) instead of posting again. A part already "posted" i
 again. Calls are also logged per rate budget (`calls`) so daily limits hold across runs.
 
 An exclusive lock (`<journal>.lock`, flock) keeps two runs off the same journal at once.
+
+All of pindah's SQL is here: the writes around remote calls, the artist's marks for a target
+published by hand (`mark_posted`, `mark_skipped`, `mark_pending`; see migrator/kitjournal.py),
+and the read-only `peek_*` reads that a dry run or a kit's page make beside a running run.
 """
 
 from __future__ import annotations
