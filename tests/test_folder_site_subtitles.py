@@ -41,7 +41,7 @@ def test_each_subtitle_becomes_a_track_of_its_video_and_its_file_is_in_the_site(
 
 
 def test_tracks_survive_the_site_being_drawn_again_from_its_saved_state(tmp_path: Path) -> None:
-    adapter, _ = site_with_video(tmp_path, "en")
+    site_with_video(tmp_path, "en")
     again = FolderAdapter(str(tmp_path / "site"), {"title": "Sekar's drawings"})
     again.prepare(interactive=False)
     ref = again.upload_media(make_video(tmp_path, "other.mp4"), "p2#0/0")
