@@ -51,6 +51,9 @@ def _cards(report: RunReport) -> list[tuple[str, str, str]]:
     cards = [(str(n), f"{'post' if n == 1 else 'posts'} {STATE_LABELS.get(state, state).lower()}",
               _TONES.get(state, "")) for state, n in _ordered_states(t.by_state)]
     cards.append((str(t.parts), "parts to post" if report.dry_run else "parts", ""))
+    if report.found_posts:  # say what happened: found on the target, not published again
+        cards.append((str(report.found_posts), f"already on the target, found and recorded; "
+                      f"{report.new_posts or 0} new", ""))
     changes = [f"{n} {w}" for n, w in ((t.converted, "converted"), (t.resized, "resized"), (t.skipped, "left out")) if n]
     cards.append((str(t.media), "images and videos" + (f" ({', '.join(changes)})" if changes else ""), ""))
     if _left_to_do(report):  # a finished run has no time to announce
@@ -102,7 +105,7 @@ def _post(post: ReportPost, report: RunReport) -> dict[str, Any]:
         "reason": post.reason, "notes": post.notes, "media": [_media(m) for m in post.media],
         "parts": [_part(part, post, target or report.target) for part in post.parts],
         "caption": caption, "show_original": bool(post.parts and caption and joined != caption),
-        "post_id": post.post_id,
+        "post_id": post.post_id, "found": post.found,
     }
 
 

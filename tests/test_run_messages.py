@@ -67,11 +67,15 @@ def test_after_the_journal_is_lost_a_rerun_says_the_posts_were_found_not_publish
     assert "Published 6 post(s)" in said(first)
     for journal in journals_for("folder"):
         journal.unlink()  # the artist deleted pindah's state folder, or moved to a new computer
-    again = pindah("migrate", str(root), "--to", f"folder:{site}")
+    page = tmp_path / "run.html"
+    again = pindah("migrate", str(root), "--to", f"folder:{site}", "--html", str(page))
     assert again.exit_code == 0, again.output
     assert f"6 post(s) already on folder:{site}, found and recorded; 0 new." in said(again)
     assert "This run: 6 already on the target, found and recorded; 0 new" in said(again)
     assert "Published" not in again.output
+    html = " ".join(page.read_text(encoding="utf-8").split())
+    assert "already on the target, found and recorded; 0 new" in html
+    assert html.count("found on the target, not posted again") == 6
     assert len(site_posts(site)) == 6  # and nothing doubled
     third = pindah("migrate", str(root), "--to", f"folder:{site}")
     assert "Nothing new to migrate: all 6 post(s) are already on" in said(third)
