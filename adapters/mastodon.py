@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -117,6 +118,9 @@ class MastodonAdapter(Adapter):
         self.me: dict[str, Any] | None = None
         self._media_v1 = False  # the server has no /api/v2/media (Mastodon before 3.1.3)
         self._key_generation: dict[str, int] = {}  # part key -> how many of its keys were burnt
+        # A burnt key's successor must be new to the server even if an earlier run burnt keys
+        # too (a migrate after a rollback, within the hour the server remembers keys).
+        self._run_salt = secrets.token_hex(4)
 
     # -- lifecycle --------------------------------------------------------------------------
     def prepare(self, *, interactive: bool) -> None:
@@ -220,13 +224,24 @@ class MastodonAdapter(Adapter):
                 "media": len(status.get("media_attachments") or []), "url": status.get("url")}
 
     def delete_post(self, ref: RemoteRef) -> None:
+        """Delete one status; return only when the server no longer has it.
+
+        A 404 or 410 is not taken at its word: some servers (snac) answer 404 to a delete and
+        keep the post. The status is read back, and when it is still there this raises
+        `PostFailed` whose message says the post is still on the server, so a rollback never
+        reports a deletion that did not happen (and the journal keeps the post)."""
         self._logged_in()
         try:
             self.api.call("DELETE", f"/api/v1/statuses/{ref.id}", family="deletes")
+            return
         except ApiError as exc:
-            if exc.status in (404, 410):
-                return  # already gone: what a rollback wants
-            raise exc.as_target_error("deleting a post") from None
+            if exc.status not in (404, 410):
+                raise exc.as_target_error("deleting a post") from None
+            refused = exc
+        if self._get_or_none(f"/api/v1/statuses/{ref.id}", "checking a deleted post") is not None:
+            raise PostFailed(f"the post is still on the server: {self.api.host} answered {refused.status} "
+                             f"to deleting it but still shows it ({ref.url or ref.id})",
+                             "delete it by hand there, or try again later")
 
     # -- posting, in detail ---------------------------------------------------------------------
     def _after_refusal(self, exc: ApiError, request: PostRequest, text: str) -> RemoteRef:
@@ -249,11 +264,13 @@ class MastodonAdapter(Adapter):
                              "cannot find among your recent posts", "check your profile there")
         if exc.status == 422 and exc.says("processing", "not ready", "not_ready"):
             raise TransientError(f"{host} is still processing a video of this post", retry_after=30.0)
-        if exc.status == 404 and self._key_generation.get(request.key, 0) == 0 and request.reply_to is None:
+        if exc.status == 404 and self._key_generation.get(request.key, 0) == 0:
             # Mastodon keeps a key for an hour; if its status was deleted since (a rollback),
-            # the repeat finds nothing. A new key makes a new post.
+            # the repeat finds nothing. A new key makes a new post. (For a reply, a 404 may
+            # also mean its parent is gone: then the new key gets a 404 too, and the post fails.)
             self._burn(request.key)
-            raise TransientError(f"{host} remembered this post's key for a post that is gone")
+            raise TransientError(f"{host} remembered this post's key for a post that is gone",
+                                 retry_after=0.0)  # the next attempt has a new key: no need to wait
         if exc.status == 429:
             self._burn(request.key)  # Pixelfed noted the key before refusing: never reuse it
             if exc.retry_after is None and self._flavour() is Flavour.PIXELFED:
@@ -272,7 +289,7 @@ class MastodonAdapter(Adapter):
         if request.reply_to is not None:
             context = self._get_or_none(f"/api/v1/statuses/{request.reply_to.id}/context", "looking for a post")
             for status in (context or {}).get("descendants", []) if isinstance(context, dict) else []:
-                if matches(status, request, account_id, text):
+                if matches(status, request, account_id, text, backdated=self.caps.backdating):
                     return ref_of(status)
         params: dict[str, Any] = {"limit": LOOKUP_PAGE}
         if self.caps.backdating:  # ids are ULIDs of the backdated time
@@ -285,7 +302,7 @@ class MastodonAdapter(Adapter):
             if not isinstance(page, list) or not page:
                 return None
             for status in page:
-                if matches(status, request, account_id, text):
+                if matches(status, request, account_id, text, backdated=self.caps.backdating):
                     return ref_of(status)
             params["max_id"] = str(page[-1].get("id"))
         return None
@@ -293,7 +310,7 @@ class MastodonAdapter(Adapter):
     def _idempotency_key(self, part_key: str) -> str:
         generation = self._key_generation.get(part_key, 0)
         digest = hashlib.sha256(part_key.encode()).hexdigest()[:40]
-        return f"pindah-{digest}" + (f"-{generation}" if generation else "")
+        return f"pindah-{digest}" + (f"-{generation}-{self._run_salt}" if generation else "")
 
     def _burn(self, part_key: str) -> None:
         self._key_generation[part_key] = self._key_generation.get(part_key, 0) + 1

@@ -39,9 +39,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import click
 
 from pindah.adapters.toolkit.paths import state_dir
-from pindah.adapters.contract import PindahError
+from pindah.adapters.contract import PindahError, RunStopped
 
-from .mastodon_api import ApiClient, ApiError, check_url, log
+from .mastodon_api import ApiClient, ApiError, check_url, log, login_hint
 
 APP_NAME = "pindah"
 SCOPES = "read write"
@@ -297,6 +297,11 @@ def who(api: ApiClient) -> dict[str, Any]:
     try:
         me = api.call("GET", "/api/v1/accounts/verify_credentials").data
     except ApiError as exc:
+        if exc.status in (401, 403, 422) or exc.login_page:
+            # A revoked or expired token: Mastodon says 401, snac 422 with an empty page,
+            # Pixelfed sends its sign-in page. Either way the fix is a new login.
+            raise RunStopped(f"{api.host} did not accept pindah's login (the token is wrong, expired or "
+                             f"was revoked; it answered {exc.status})", login_hint(api.base)) from None
         raise exc.as_target_error("checking the login") from None
     if not isinstance(me, dict) or "id" not in me:
         raise PindahError(f"{api.host} did not say which account this login belongs to")

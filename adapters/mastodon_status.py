@@ -7,8 +7,9 @@ sending (Instagram @names defused so they never mention a stranger on the new se
 * `status_text` prefers the source text a server returns (GoToSocial `text`, Pixelfed
   `content_text`), else turns the rendered HTML back into text (`<br>` and paragraphs to
   newlines; Mastodon's shortened links keep their hidden parts in the HTML, so they come back whole).
-* `matches` recognises a status by what only it can have: its media ids (an upload can be
-  attached to one status only), else its parent and its exact text.
+* `matches` recognises a status by what pindah controls: its parent, its exact text (a first
+  part carries its Instagram date), its number of files, and on GoToSocial its backdated time;
+  the media ids are one signal among them (snac gives attachments ids other than the uploads').
 * `ulid_before` names the ULID just after a moment: GoToSocial's ids are ULIDs of the
   (backdated) creation time, so a lookup can start right where a backdated post must be.
 """
@@ -72,7 +73,12 @@ def same_text(a: str, b: str) -> bool:
     return norm(a) == norm(b)
 
 
-def matches(status: Any, request: PostRequest, account_id: str | None, sent_text: str) -> bool:
+def matches(status: Any, request: PostRequest, account_id: str | None, sent_text: str, *,
+            backdated: bool = False) -> bool:
+    """Is `status` the part `request` became? Same account and same parent, then either the
+    very uploads of this part (ids are unique per upload where servers keep them), or what
+    pindah itself controls: the exact text sent (the first part carries its Instagram date),
+    as many files, and on a backdating server the original time."""
     if not isinstance(status, dict) or "id" not in status:
         return False
     owner = status.get("account") if isinstance(status.get("account"), dict) else {}
@@ -81,10 +87,22 @@ def matches(status: Any, request: PostRequest, account_id: str | None, sent_text
     parent = request.reply_to.id if request.reply_to else None
     if (str(status["in_reply_to_id"]) if status.get("in_reply_to_id") is not None else None) != parent:
         return False
-    attached = {str(m.get("id")) for m in status.get("media_attachments") or [] if isinstance(m, dict)}
-    if request.media:
-        return attached == {m.id for m in request.media}
-    return not attached and same_text(status_text(status), sent_text)
+    attached = [str(m.get("id")) for m in status.get("media_attachments") or [] if isinstance(m, dict)]
+    if request.media and set(attached) == {m.id for m in request.media}:
+        return True  # media ids are one signal; some servers (snac) give attachments new ids
+    if len(attached) != len(request.media) or not same_text(status_text(status), sent_text):
+        return False
+    return not backdated or _same_second(status.get("created_at"), request.created_at)
+
+
+def _same_second(created: Any, wanted: datetime) -> bool:
+    try:
+        moment = datetime.fromisoformat(str(created))
+    except ValueError:
+        return False
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=wanted.tzinfo)
+    return abs((moment - wanted).total_seconds()) < 1.0
 
 
 def ref_of(status: dict[str, Any]) -> RemoteRef:

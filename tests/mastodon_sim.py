@@ -13,6 +13,12 @@ answer (shared/reference anchors-fediverse.md §4, gotosocial-api.md):
 * GoToSocial: uploads 200; Idempotency-Key ignored; a media id attaches once (400 "media
   already attached to status"); a past `scheduled_at` backdates and the id is a ULID of that time.
 
+* snac (a real server run in CI, tests/snac_server.py; its quirks as observed there, see
+  shared/reference snac-mastodon-api.md): a DELETE answers 404 and keeps the status; the
+  attachments of a status get ids other than the upload ids; Idempotency-Key is ignored; a
+  bad token gets 422 with an empty HTML page on verify_credentials; no rate-limit headers;
+  the account's statuses come all at once, whatever `limit` and `max_id` say.
+
 `faults` inject failures: before handling (e.g. a 429) or after the change was made (the answer
 is lost: a dropped connection). `log` lists every request as "METHOD /path".
 """
@@ -81,7 +87,7 @@ class SimServer:
 
     @property
     def limit(self) -> int:
-        return self.max_chars or {"mastodon": 500, "pixelfed": 500, "gotosocial": 5000}[self.flavour]
+        return self.max_chars or {"mastodon": 500, "pixelfed": 500, "gotosocial": 5000, "snac": 120_000}[self.flavour]
 
     # -- dispatch ---------------------------------------------------------------------------
     def _handle(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], Any]:
@@ -106,7 +112,7 @@ class SimServer:
     def _route(self, method: str, path: str, query: dict[str, str], form: list[tuple[str, str]],
                request: requests.PreparedRequest) -> tuple[int, dict[str, str], Any]:
         if path in ("/api/v2/instance", "/api/v1/instance"):
-            if path.endswith("v2/instance") and not self.v2_instance:
+            if path.endswith("v2/instance") and (not self.v2_instance or self.flavour == "snac"):
                 return 404, {}, {"error": "Record not found"}
             return 200, {}, self.instance(v2=path.startswith("/api/v2"))
         if path == "/.well-known/nodeinfo":
@@ -130,6 +136,8 @@ class SimServer:
         if not self._authorized(request):
             if self.flavour == "pixelfed":  # Laravel sends unauthenticated API calls to its login page
                 return 302, {"Location": f"{self.base}/login"}, ""
+            if self.flavour == "snac" and path == "/api/v1/accounts/verify_credentials":
+                return 422, {"Content-Type": "text/html"}, ""
             return 401, {}, {"error": "The access token is invalid"}
         if path == "/api/v1/accounts/verify_credentials":
             return 200, {}, self.account()
@@ -154,6 +162,8 @@ class SimServer:
             if status is None:
                 return 404, {}, {"error": "Record not found"}
             if method == "DELETE":
+                if self.flavour == "snac":  # answers 404 and keeps the post
+                    return 404, {"Content-Type": "text/html"}, "<html><body>404</body></html>"
                 del self.statuses[m.group(1)]
                 return 200, {}, self._status_json(status)
             if m.group(2) == "/source":
@@ -164,6 +174,8 @@ class SimServer:
             return 200, {}, self._status_json(status)
         m = re.fullmatch(r"/api/v1/accounts/([^/]+)/statuses", path)
         if m:
+            if self.flavour == "snac":  # every status at once, limit and max_id ignored
+                return 200, {}, [self._status_json(s) for s in self._sorted()]
             limit = int(query.get("limit", 20))
             found = [s for s in self._sorted() if "max_id" not in query or self._key(s["id"]) < self._key(query["max_id"])]
             return 200, {}, [self._status_json(s) for s in found[:limit]]
@@ -224,7 +236,7 @@ class SimServer:
         self.statuses[status["id"]] = status
         for mid in media_ids:
             self.media[mid]["status"] = status["id"]
-        if key and self.flavour != "gotosocial":
+        if key and self.flavour not in ("gotosocial", "snac"):
             self.keys[key] = status["id"]
         return 200, {}, self._status_json(status)
 
@@ -235,6 +247,8 @@ class SimServer:
                "url": f"{self.base}/@artist/{s['id']}", "uri": f"{self.base}/users/artist/statuses/{s['id']}",
                "content": html.replace("&", "&amp;"), "account": self.account(),
                "media_attachments": [self._media_json(self.media[m]) for m in s["media"]]}
+        if self.flavour == "snac":  # attachments get their own ids, not the upload ids
+            out["media_attachments"] = [dict(a, id=f"att-{s['id']}-{i}") for i, a in enumerate(out["media_attachments"])]
         if self.flavour == "gotosocial":
             out["text"] = s["text"]  # GoToSocial returns the source text of one's own statuses
         return out
@@ -260,6 +274,8 @@ class SimServer:
                            {"supported_mime_types": ["image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4"],
                             "description_limit": 1500, "image_size_limit": 41943040,
                             "image_matrix_limit": 2147483647, "video_size_limit": 41943040}),
+            "snac": ("4.0.0 (not true; really snac/2.75)", None,
+                     {"supported_mime_types": ["image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4"]}),
         }[self.flavour]
         statuses = {"max_characters": self.limit, "max_media_attachments": 6 if self.flavour == "gotosocial" else 4,
                     "characters_reserved_per_url": 25 if self.flavour == "gotosocial" else 23}
@@ -288,7 +304,7 @@ class SimServer:
         return status, {"Content-Type": "application/json", **headers}, json.dumps(body)
 
     def _rate_headers(self) -> dict[str, str]:
-        if self.flavour == "pixelfed":
+        if self.flavour in ("pixelfed", "snac"):
             return {}
         reset = datetime.fromtimestamp(self.clock() + 300, tz=UTC)
         return {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": str(self.remaining),
