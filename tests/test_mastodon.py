@@ -620,3 +620,25 @@ def test_a_bad_token_answered_422_says_to_log_in_again(rsps, monkeypatch):
     said = stop.value.one_line()
     assert f"pindah login mastodon:{sim.base}" in said and "no reason given" not in said
     assert "revoked-token" not in said
+
+
+def test_rollback_on_a_server_that_answers_404_and_keeps_the_post_claims_no_deletion(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from pindah.migrator.cli import cli
+    from pindah.migrator.engine import journals_for
+    from tests.mastodon_http import MastodonHttp
+
+    (tmp_path / "config.toml").write_text("", encoding="utf-8")
+    monkeypatch.setenv("PINDAH_CONFIG", str(tmp_path / "config.toml"))
+    write_meta_json(tmp_path / "export", [SynthPost(T0, "Ink study #art")])
+    with MastodonHttp("snac") as server:
+        target = f"mastodon:{server.url}"
+        assert CliRunner().invoke(cli, ["migrate", str(tmp_path / "export"), "--to", target]).exit_code == 0
+        rollback = CliRunner().invoke(cli, ["rollback", "--to", target, "--yes"])
+        assert len(server.statuses()) == 1
+    said = " ".join(rollback.output.split())
+    assert rollback.exit_code != 0 and "the post is still on the server" in said
+    assert not re.search(r"Deleted [1-9]", said)
+    with Journal.open(next(iter(journals_for("mastodon")))) as journal:
+        assert [p.state for p in journal.all_parts()] == [J.POSTED]  # the journal still knows the post
