@@ -1,20 +1,26 @@
 """How fast the media pipeline fits big photos to a Bluesky-like target, against plain Pillow.
 
-Run: `python bench/media_speed.py [--images N]`. It makes N 4000×5000 JPEGs (gradients, shapes
-and coarse grain, so they neither compress trivially nor blur away when downscaled) in a temp
-folder, then times in the same run:
+Run: `python bench/media_speed.py [--images N] [--workers W]`. It makes N 4000×5000 JPEGs
+(gradients, shapes and coarse grain, so they neither compress trivially nor blur away when
+downscaled) in a temp folder, then times in the same run:
 
   (a) baseline: Pillow open → thumbnail((2000, 2000)) → save JPEG quality 85 (no byte limit met
-      on purpose, no metadata check: the least work any tool could do),
-  (b) pindah: `process_media` for 1,000,000 bytes / 2000 px side, into an empty cache,
-  (c) pindah again with fresh `Media` objects (what a resumed run does): served from the cache.
+      on purpose, no metadata check: the least work any tool could do), one process;
+  (b) pindah in one process: `process_media` for 1,000,000 bytes / 2000 px side, empty cache;
+  (c) pindah cold as a run does it: a `Prefetcher` (process pool, pool start-up included), into
+      another empty cache;
+  (d) pindah again with fresh `Media` objects (what a resumed run does): served from the cache.
 
-and prints images/second for each, the ratio to the baseline, and what (b) produced.
+It prints images/second and the ratio to (a) for each, full-size encodes per image, and the
+quality: SSIM (luma, 7×7 window) of pindah's output and of plain Pillow's at the same size in
+bytes (Pillow decodes in full, thumbnails, and saves at the highest quality that is no bigger
+than pindah's file), both against the source decoded in full and resized with Lanczos.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import statistics
 import sys
@@ -22,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -31,11 +38,12 @@ from pindah.adapters.contract import Capabilities  # noqa: E402
 from pindah.migrator import media as pipeline  # noqa: E402
 from pindah.migrator.exportfs import ExportTree  # noqa: E402
 from pindah.migrator.model import Media  # noqa: E402
+from pindah.migrator.prefetch import Prefetcher  # noqa: E402
+from pindah.migrator.stamp import Stamp  # noqa: E402
 
 SIZE = (4000, 5000)
 TARGET = Capabilities(image_max_bytes=1_000_000, image_max_side=2000,
                       image_mime_types=frozenset({"image/jpeg", "image/png"}))
-
 
 
 def generate(folder: Path, count: int) -> list[Path]:
@@ -56,7 +64,7 @@ def baseline(paths: list[Path], out: Path) -> float:
     return time.perf_counter() - started
 
 
-def pindah(folder: Path, names: list[str], cache: Path) -> tuple[float, list[pipeline.MediaResult]]:
+def one_process(folder: Path, names: list[str], cache: Path) -> tuple[float, list[pipeline.MediaResult]]:
     tree = ExportTree.from_paths([folder])
     started = time.perf_counter()
     results = [pipeline.process_media(Media(name, tree), TARGET, cache) for name in names]
@@ -65,19 +73,74 @@ def pindah(folder: Path, names: list[str], cache: Path) -> tuple[float, list[pip
     return elapsed, results
 
 
+def prefetched(folder: Path, names: list[str], cache: Path, workers: int | None) -> tuple[float, list[pipeline.MediaResult]]:
+    """As the runner does it: every file scheduled, then asked for in order."""
+    tree = ExportTree.from_paths([folder])
+    medias = [Media(name, tree) for name in names]
+    started = time.perf_counter()
+    with Prefetcher(Stamp(), TARGET, cache, workers=workers) as prefetcher:
+        prefetcher.schedule(medias)
+        results = [prefetcher.prepare(m) for m in medias]
+    elapsed = time.perf_counter() - started
+    tree.close()
+    return elapsed, results
+
+
+# -- quality ---------------------------------------------------------------------------------
+def ssim(a: Image.Image, b: Image.Image, window: int = 7) -> float:
+    """Mean SSIM (Wang et al. 2004) of the luma of two same-size pictures, uniform window."""
+    x = np.asarray(a.convert("L"), dtype=np.float64)
+    y = np.asarray(b.convert("L"), dtype=np.float64)
+
+    def mean(img: np.ndarray) -> np.ndarray:  # box filter through an integral image
+        s = np.pad(img, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+        w = window
+        return (s[w:, w:] - s[:-w, w:] - s[w:, :-w] + s[:-w, :-w]) / (w * w)
+
+    mx, my = mean(x), mean(y)
+    vx, vy, cxy = mean(x * x) - mx * mx, mean(y * y) - my * my, mean(x * y) - mx * my
+    n = window * window
+    vx, vy, cxy = vx * n / (n - 1), vy * n / (n - 1), cxy * n / (n - 1)  # sample covariance, as skimage
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+    return float(s.mean())
+
+
+def pillow_at_most(path: Path, size: tuple[int, int], budget: int) -> Image.Image:
+    """Plain Pillow's picture at `size`, saved at the highest quality within `budget` bytes."""
+    with Image.open(path) as img:
+        img.thumbnail(size)
+        small = img.copy()
+    best = None
+    low, high = 30, 95
+    while low <= high:
+        quality = (low + high) // 2
+        buf = io.BytesIO()
+        small.save(buf, "JPEG", quality=quality)
+        if buf.tell() <= budget:
+            best, low = buf.getvalue(), quality + 1
+        else:
+            high = quality - 1
+    return Image.open(io.BytesIO(best or b""))
+
+
+def quality(paths: list[Path], results: list[pipeline.MediaResult]) -> tuple[float, float]:
+    ours, theirs = [], []
+    for path, result in zip(paths, results):
+        assert result.prepared is not None
+        with Image.open(result.prepared.path) as out, Image.open(path) as src:
+            src.load()
+            reference = src.resize(out.size, Image.Resampling.LANCZOS)
+            ours.append(ssim(out, reference))
+            theirs.append(ssim(pillow_at_most(path, out.size, result.prepared.path.stat().st_size), reference))
+    return statistics.mean(ours), statistics.mean(theirs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=12)
+    parser.add_argument("--workers", type=int, default=None, help="pool size (default: one per CPU)")
     args = parser.parse_args()
-
-    encodes = 0
-    real_save = pipeline.save_image
-
-    def counting_save(*a, **k):  # type: ignore[no-untyped-def]
-        nonlocal encodes
-        encodes += 1
-        return real_save(*a, **k)
-    pipeline.save_image = counting_save  # type: ignore[assignment]
 
     with tempfile.TemporaryDirectory(prefix="pindah-bench-") as tmp:
         root = Path(tmp)
@@ -86,35 +149,47 @@ def main() -> None:
         print(f"generating {args.images} JPEGs of {SIZE[0]}×{SIZE[1]} ...", flush=True)
         paths = generate(root / "export", args.images)
         sizes = [p.stat().st_size for p in paths]
-        print(f"  sources: {statistics.mean(sizes) / 1e6:.1f} MB on average")
+        print(f"  sources: {statistics.mean(sizes) / 1e6:.1f} MB on average", flush=True)
         names = [p.name for p in paths]
         n = len(paths)
 
+        load_before = os.getloadavg()[0]
         t_base = baseline(paths, root / "baseline")
         base_sizes = [p.stat().st_size for p in (root / "baseline").iterdir()]
-        t_cold, results = pindah(root / "export", names, root / "cache")
-        cold_encodes = encodes
-        t_warm, again = pindah(root / "export", names, root / "cache")
+        t_single, single = one_process(root / "export", names, root / "cache-single")
+        t_cold, results = prefetched(root / "export", names, root / "cache", args.workers)
+        t_warm, again = prefetched(root / "export", names, root / "cache", args.workers)
+        load_after = os.getloadavg()[0]
 
         assert all(r.prepared for r in results), [r.skipped for r in results]
+        assert [r.prepared and r.prepared.sha256 for r in single] == [r.prepared and r.prepared.sha256
+                                                                      for r in results], "pool output differs"
         assert again == results and all(r.from_cache for r in again)
-        assert encodes == cold_encodes, "the cached pass re-encoded"
+        assert sum(r.encodes for r in again) == 0, "the cached pass re-encoded"
+        encodes = sum(r.encodes for r in results)
         out_sizes = [r.prepared.path.stat().st_size for r in results if r.prepared]
         qualities = [a for r in results for a in r.actions if a.startswith("quality")]
+        print("measuring quality (SSIM) ...", flush=True)
+        ssim_ours, ssim_pillow = quality(paths, results)
 
         print()
-        print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
+        print(f"load average: {load_before:.1f} before, {load_after:.1f} after, on {os.cpu_count()} CPUs "
               "(the ratios compare passes of the same run)")
-        print(f"{'pass':<34}{'images/s':>10}{'vs baseline':>13}")
-        for label, seconds in (("(a) Pillow thumbnail + q85", t_base), ("(b) pindah, cold cache", t_cold),
-                               ("(c) pindah, cached (resume)", t_warm)):
-            print(f"{label:<34}{n / seconds:>10.2f}{t_base / seconds:>12.2f}×")
+        print(f"{'pass':<40}{'images/s':>10}{'vs baseline':>13}")
+        for label, seconds in (("(a) Pillow thumbnail + q85", t_base),
+                               ("(b) pindah cold, one process", t_single),
+                               ("(c) pindah cold, prefetcher (pool)", t_cold),
+                               ("(d) pindah cached (resume)", t_warm)):
+            print(f"{label:<40}{n / seconds:>10.2f}{t_base / seconds:>12.2f}×")
         print()
         print(f"baseline outputs: {min(base_sizes) / 1e6:.2f}-{max(base_sizes) / 1e6:.2f} MB, "
               f"{sum(s > 1_000_000 for s in base_sizes)} of {n} over 1 MB")
         print(f"pindah outputs:   {min(out_sizes) / 1e6:.2f}-{max(out_sizes) / 1e6:.2f} MB, "
-              f"{encodes / n:.1f} encodes per image, {len(qualities)} needed a lower quality "
+              f"{encodes / n:.2f} full-size encodes per image, {len(qualities)} needed a lower quality "
               f"({', '.join(sorted(set(q.split()[1] for q in qualities))) or '-'})")
+        verdict = "no worse" if ssim_ours >= ssim_pillow else "WORSE"
+        print(f"SSIM vs the source: pindah {ssim_ours:.4f}, plain Pillow at the same bytes {ssim_pillow:.4f} "
+              f"({verdict}: {ssim_ours - ssim_pillow:+.4f})")
 
 
 if __name__ == "__main__":

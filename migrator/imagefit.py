@@ -8,10 +8,12 @@ besides pixels, is `mediastrip`'s):
 - orientation: the EXIF tag is read (`read_exif`, `orientation_of`) and the picture turned upright
   after resizing, so a small image is turned rather than the full-size one;
 - colour modes: everything is brought to L, LA, RGB or RGBA, CMYK through its embedded profile;
-- resizing to `image_max_side` / `image_max_pixels` (`fit_dimensions`), JPEGs decoded with DCT
-  scaling (`draft`) straight to near the target size;
-- the quality search: the highest rung of a ladder that fits `image_max_bytes`, picked with a size
-  model so it takes 1-3 encodes; if even the lowest rung is too big, the dimensions shrink;
+- resizing to `image_max_side` / `image_max_pixels` (`fit_dimensions`): whenever the output is at
+  most half the source, JPEGs are decoded with DCT scaling (`draft`) and the other formats
+  averaged down (`Image.reduce`) to within 2× of the target, then resampled (Lanczos);
+- the quality search: a ladder rung that fits `image_max_bytes`, aimed by a probe (a mosaic of
+  tiles sampled from the picture, encoded small) so it usually takes one full encode; if even
+  the lowest rung is too big, the dimensions shrink;
 - the single final save (`save_image`): pixels, the ICC profile and `SaveExtras`, nothing else.
 
 `reencode` runs all of it; `migrator.media` decides when a file needs it at all.
@@ -38,6 +40,10 @@ from . import sniff
 QUALITY_LADDER = (92, 90, 88, 85, 82, 80, 77, 75, 72, 70, 67, 65, 62, 60)
 MIN_SIDE = 32  # shrinking to fit bytes stops here: smaller is not a picture worth posting
 MAX_SHRINKS = 10
+# The final resample runs on a picture already brought within 2× of the target (DCT scaling for
+# JPEG, `Image.reduce` for the others). Lanczos, not bicubic: bicubic saves a quarter of a
+# resize but its SSIM (bench/media_speed.py) falls to plain Pillow's at the same bytes.
+RESAMPLE = Image.Resampling.LANCZOS
 DEFAULT_PIXEL_LIMIT = 89_478_485  # Pillow's own default, used if someone set it to None
 PILLOW_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "HEIF", "AVIF")  # JPEG also opens MPO
 
@@ -81,6 +87,10 @@ class ImageOutput:
     mime: str
     size: tuple[int, int]
     actions: list[str]
+    # Why the pixels were re-encoded ("too large: 2.3 MB > 2 MB", "HEIC not accepted"), or
+    # None when they were kept as they were (the lossless route).
+    reencoded: str | None = None
+    encodes: int = 0  # full-size encodes it took (the bench counts them; probes are not counted)
 
 
 Save = Callable[[Image.Image, str, int | None, bytes | None, SaveExtras], bytes]  # `save_image`'s shape
@@ -181,12 +191,15 @@ def reencode(img: Image.Image, src: str, orientation: int, accepted: frozenset[s
     if not chain:
         names = ", ".join(sorted(_NAMES.get(m, m) for m in accepted)) or "none"
         raise Refused(f"no image format this platform accepts can be written (it takes {names})")
+    work = _reduced(work, upright_size(target, orientation))
+    counter = [0]
     for index, mime in enumerate(chain):
         # A lossless format without real transparency gives way to the next (lossy) format
         # rather than shrinking the picture; with transparency it shrinks, keeping the alpha.
         lossy = _WRITERS[mime] != "PNG"
         shrink = lossy or has_alpha or index == len(chain) - 1
-        fitted = _fit(work, upright, target, orientation, mime, caps.image_max_bytes, icc, extras, shrink, save)
+        fitted = _fit(work, upright, target, orientation, mime, caps.image_max_bytes, icc, extras, shrink, save,
+                      counter)
         if fitted is not None:
             break
     else:  # pragma: no cover - the last format always shrinks until it fits or refuses
@@ -204,23 +217,35 @@ def reencode(img: Image.Image, src: str, orientation: int, accepted: frozenset[s
         actions.append(f"resized {upright[0]}×{upright[1]} → {size[0]}×{size[1]}")
     if quality is not None and quality < QUALITY_LADDER[0] and caps.image_max_bytes is not None:
         actions.append(f"quality {quality} to fit {human_size(caps.image_max_bytes)}")
-    return ImageOutput(data, mime, size, actions)
+    return ImageOutput(data, mime, size, actions, encodes=counter[0])
+
+
+def _reduced(work: Image.Image, stored_target: tuple[int, int]) -> Image.Image:
+    """`work` shrunk by the largest whole factor that keeps it at least the target's size, by
+    averaging blocks of pixels (`Image.reduce`): cheap, alias-free, and it leaves the final
+    resample a ratio under 2. What JPEG's DCT scaling (`draft`) does while decoding, for the
+    formats that can't (PNG, WebP, HEIF)."""
+    factor = min(work.width // stored_target[0], work.height // stored_target[1])
+    return work.reduce(factor) if factor >= 2 else work
 
 
 def _fit(work: Image.Image, upright: tuple[int, int], target: tuple[int, int], orientation: int,
          mime: str, limit: int | None, icc: bytes | None, extras: SaveExtras,
-         shrink: bool, save: Save) -> tuple[bytes, tuple[int, int], int | None] | None:
-    """Encode `work` at `target` size; shrink the size while even the lowest quality is too big."""
+         shrink: bool, save: Save, counter: list[int]) -> tuple[bytes, tuple[int, int], int | None] | None:
+    """Encode `work` at `target` size; shrink the size while even the lowest quality is too big.
+    `counter[0]` counts the full-size encodes."""
     size = target
     for _ in range(MAX_SHRINKS):
         frame = _frame(work, size, orientation, mime)
         if _WRITERS[mime] == "PNG":
             data = save(frame, mime, None, icc, extras)
+            counter[0] += 1
             if fits(len(data), limit):
                 return data, size, None
             over = len(data)
         else:
-            found, over = _best_quality(frame, mime, limit, icc, extras, save)
+            found, over, encodes = _best_quality(frame, mime, limit, icc, extras, save)
+            counter[0] += encodes
             if found is not None:
                 return found[0], size, found[1]
         if not shrink or limit is None:
@@ -234,16 +259,25 @@ def _fit(work: Image.Image, upright: tuple[int, int], target: tuple[int, int], o
 
 
 def _best_quality(frame: Image.Image, mime: str, limit: int | None, icc: bytes | None,
-                  extras: SaveExtras, save: Save) -> tuple[tuple[bytes, int] | None, int]:
-    """The highest ladder quality whose encoding fits, or None and the size at the lowest rung.
+                  extras: SaveExtras, save: Save) -> tuple[tuple[bytes, int] | None, int, int]:
+    """The quality to encode at: a ladder rung that fits, or None and the (expected) size at the
+    lowest rung; and how many full-size encodes it took.
 
-    Each encode of a 3-megapixel picture costs tens of milliseconds, so instead of walking the
-    ladder, the next rung is predicted from the sizes measured so far (`_predict`) and the
-    bracket narrows from both sides: usually two or three encodes in all."""
+    A full encode of a 3-megapixel picture costs tens of milliseconds, so the first one is
+    aimed: `_probe` encodes a mosaic of tiles sampled from the picture, which predicts the size
+    at every rung within a few per cent, and the highest rung predicted to fit is encoded. A fit
+    that uses most of the budget is accepted at once (the rung above was predicted over); a miss
+    corrects the model with the real size and tries the rung it now predicts. Usually one encode."""
+    if limit is None:
+        return (save(frame, mime, QUALITY_LADDER[0], icc, extras), QUALITY_LADDER[0]), 0, 1
+    probe = _probe(frame, mime, _extra_bytes(icc, extras))
     sizes: dict[int, int] = {}
     best: tuple[bytes, int] | None = None
     over_i, fit_i = -1, len(QUALITY_LADDER)  # indices known to be over / to fit
-    index = 0
+    likely = [i for i, q in enumerate(QUALITY_LADDER) if _estimate(sizes, probe, q) <= limit * AIM]
+    if probe and not likely and _estimate(sizes, probe, QUALITY_LADDER[-1]) > limit * 1.1:
+        return None, int(_estimate(sizes, probe, QUALITY_LADDER[-1])), 0  # clearly too big: shrink first
+    index = (likely[0] if likely else len(QUALITY_LADDER) - 1) if probe else 0
     while True:
         quality = QUALITY_LADDER[index]
         data = save(frame, mime, quality, icc, extras)
@@ -253,15 +287,66 @@ def _best_quality(frame: Image.Image, mime: str, limit: int | None, icc: bytes |
         else:
             over_i = index
         between = range(over_i + 1, fit_i)
-        if not between or limit is None:
-            return best, sizes[QUALITY_LADDER[over_i]] if best is None else 0
-        likely = [i for i in between if _predict(sizes, QUALITY_LADDER[i]) <= limit * 0.98]
+        if not between or (best is not None and len(best[0]) >= limit * ACCEPT):
+            break  # accepted early: the budget is well used, the next rung up is likely over
+        likely = [i for i in between if _estimate(sizes, probe, QUALITY_LADDER[i]) <= limit * AIM]
         if likely:
             index = likely[0]
         elif fit_i == len(QUALITY_LADDER):
             index = between[-1]  # nothing predicted to fit yet: try the lowest untried rung
         else:
-            return best, 0  # the rungs left between are predicted over: keep the best fit
+            break  # the rungs left between are predicted over: keep the best fit
+    over = sizes[QUALITY_LADDER[over_i]] if best is None else 0
+    return best, over, len(sizes)
+
+
+AIM = 0.97  # aim a little under the limit: the prediction is good to a few per cent
+ACCEPT = 0.85  # a fit using this share of the budget is kept without trying the rung above
+PROBE_TILE = 64  # a multiple of JPEG's 16-pixel MCU, so the sampled blocks encode as in the whole
+PROBE_SHARE = 1 / 12  # of the picture's tiles sampled into the mosaic
+PROBE_MIN_PIXELS = 500_000  # below this a full encode is as cheap as a probe
+PROBE_QUALITIES = (QUALITY_LADDER[0], 75)
+
+
+def _probe(frame: Image.Image, mime: str, extra: int) -> dict[int, int]:
+    """Expected full-size bytes at two ladder qualities, from a mosaic of tiles spread evenly
+    over the picture (bytes per pixel of the sample × pixels, plus the headers once). Empty for
+    small pictures, where a real encode costs no more."""
+    width, height = frame.size
+    cols, rows = width // PROBE_TILE, height // PROBE_TILE
+    if width * height < PROBE_MIN_PIXELS or cols * rows < 48:
+        return {}
+    side = math.ceil(math.sqrt(max(16, cols * rows * PROBE_SHARE)))
+    mosaic = Image.new(frame.mode, (side * PROBE_TILE, side * PROBE_TILE))
+    step = cols * rows / (side * side)
+    for k in range(side * side):
+        at = int((k + 0.5) * step)  # stratified: one tile from each stretch of the picture
+        x, y = at % cols * PROBE_TILE, at // cols * PROBE_TILE
+        mosaic.paste(frame.crop((x, y, x + PROBE_TILE, y + PROBE_TILE)),
+                     (k % side * PROBE_TILE, k // side * PROBE_TILE))
+    scale = width * height / (mosaic.width * mosaic.height)
+    blank = Image.new(frame.mode, (16, 16))
+    estimates = {}
+    for quality in PROBE_QUALITIES:  # not through `save`: these small encodes are never kept
+        header = len(save_image(blank, mime, quality, None, SaveExtras()))
+        sample = len(save_image(mosaic, mime, quality, None, SaveExtras()))
+        estimates[quality] = int(max(sample - header, 1) * scale + header + extra)
+    return estimates
+
+
+def _extra_bytes(icc: bytes | None, extras: SaveExtras) -> int:
+    return len(icc or b"") + len(extras.xmp or b"") + len(extras.exif or b"")
+
+
+def _estimate(sizes: dict[int, int], probe: dict[int, int], quality: int) -> float:
+    """Expected bytes at `quality`: from the real encodes when there are two, else the probe's
+    curve through the one real size, else the probe alone (or the default curve)."""
+    if len(sizes) >= 2 or not probe:
+        return _predict(sizes, quality) if sizes else 0.0
+    if not sizes:
+        return _predict(probe, quality)
+    (known, real), = sizes.items()
+    return real * _predict(probe, quality) / _predict(probe, known)
 
 
 def _predict(sizes: dict[int, int], quality: int) -> float:
@@ -310,7 +395,7 @@ def save_image(frame: Image.Image, mime: str, quality: int | None, icc: bytes | 
 
 def _frame(work: Image.Image, size: tuple[int, int], orientation: int, mime: str) -> Image.Image:
     stored = upright_size(size, orientation)  # `work` is still in the file's stored orientation
-    frame = work if work.size == stored else work.resize(stored, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    frame = work if work.size == stored else work.resize(stored, RESAMPLE)
     if orientation in _UPRIGHT:
         frame = frame.transpose(_UPRIGHT[orientation])
     if _WRITERS[mime] == "JPEG" and frame.mode in ("RGBA", "LA"):
@@ -355,6 +440,11 @@ def _normalise_mode(img: Image.Image, icc: bytes | None, actions: list[str]) -> 
 
 
 # -- small helpers ----------------------------------------------------------------------------
+def format_name(mime: str) -> str:
+    """"JPEG", "HEIC", ... for a MIME type, as an artist would name the format."""
+    return _NAMES.get(mime, mime.split("/")[-1].upper())
+
+
 def _extrema(band: Image.Image) -> tuple[float, float]:
     low, high = band.getextrema()  # one band: (min, max)
     return float(low), float(high)  # type: ignore[arg-type]

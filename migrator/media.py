@@ -10,10 +10,13 @@ Images, in order (the pixel work is `imagefit`'s, the container work `mediastrip
    Pillow's decompression-bomb limit checked before anything is decoded.
 2. Lossless route. When the target takes the format, the file already fits every limit, is upright
    and in an ordinary colour mode, it is *repacked*, not re-encoded: only pixels and the colour
-   profile are kept, and data after the image's end is cut. The pixels are still decoded once to
-   prove the file is whole. This is the usual case: Instagram's 1080-1440 px images fit most targets.
-3. Otherwise re-encode: decode near the target size, normalise the colour mode, resize, turn
-   upright, and encode at the highest quality that fits `image_max_bytes` (shrinking if need be).
+   profile are kept (plus the rights XMP/EXIF of `SaveExtras`), and data after the image's end is
+   cut. The pixels are still decoded once, cheaply, to prove the file is whole. This is the usual
+   case: Instagram's 1080-1440 px images fit most targets. Each generation of loss is avoided.
+3. Otherwise re-encode, and say why (`MediaResult.reencoded`: "HEIC not accepted", "too large:
+   2.3 MB > 2 MB", "rotated (EXIF orientation 6)"): decode near the target size, normalise the
+   colour mode, resize, turn upright, and encode at a quality that fits `image_max_bytes`
+   (shrinking if need be).
 4. Every output is re-read before it is kept: its container must hold nothing but pixels, the ICC
    profile and what `SaveExtras` put there on purpose; GPS is never allowed. A file that fails
    this is skipped, never sent.
@@ -22,6 +25,10 @@ Videos are not transcoded (no ffmpeg): an accepted format within `video_max_byte
 `video_max_seconds` is copied, and in the copy the user-data/metadata boxes where phones keep the
 recording location, make and model are blanked in place (`mp4.strip_user_data`); anything else is
 skipped with a reason.
+
+The work is split so it can run on every core (`migrator.prefetch`): `begin` (this process: read,
+hash, cache lookup), `render` (bytes to bytes, picklable, runs in a worker), `finish` (cache).
+`process_media` is the three in a row.
 
 Cache: outputs live in `cache_dir`, named by the source's SHA-256 and a digest of the pipeline
 version, the capability fields that shape the output and the `SaveExtras`; a JSON sidecar written
@@ -55,6 +62,7 @@ from .imagefit import (
     SaveExtras,
     fit_dimensions,
     fits,
+    format_name,
     human_size,
     open_image,
     orientation_of,
@@ -73,9 +81,10 @@ from pindah.adapters.toolkit.subtitles import to_vtt
 # replacing `media.save_image` / `media._repack` (the bench counts encodes, a test forbids them on
 # a cached run) reaches every encode and repack.
 
-__all__ = ["PIPELINE_VERSION", "MediaResult", "SaveExtras", "process_media", "save_image"]
+__all__ = ["PIPELINE_VERSION", "ImageJob", "MediaResult", "SaveExtras", "begin", "finish", "process_media",
+           "render_job", "save_image"]
 
-PIPELINE_VERSION = 2  # bump whenever a change would make a cached output differ
+PIPELINE_VERSION = 3  # bump whenever a change would make a cached output differ (old entries are re-made)
 
 MAX_SOURCE_BYTES = 256 << 20  # no real photo is larger; read whole into memory below this
 _EXTENSIONS = {JPEG: ".jpg", PNG: ".png", WEBP: ".webp", "image/heic": ".heic", "image/heif": ".heif",
@@ -92,6 +101,24 @@ class MediaResult:
     actions: list[str] = field(default_factory=list)
     skipped: str | None = None
     from_cache: bool = field(default=False, compare=False)
+    # Why an image's pixels were re-encoded ("too large: 2.3 MB > 2 MB; rotated (EXIF orientation
+    # 6)"), or None when they reached the target as they were (videos: always None).
+    reencoded: str | None = None
+    encodes: int = field(default=0, compare=False)  # full-size encodes this call made (0 from the cache)
+
+
+@dataclass
+class ImageJob:
+    """An image not in the cache yet: `begin` reads it, `render_job` turns it into an outcome
+    (in this process or a worker: everything here pickles), `finish` stores that outcome."""
+
+    key: str
+    media: Media = field(repr=False)
+    cache_dir: Path
+    data: bytes | None = field(default=None, repr=False)
+    caps: Capabilities | None = None
+    extras: SaveExtras | None = None
+    unread: str | None = None  # the file could not be read: the reason (not cached)
 
 
 def process_media(media: Media, caps: Capabilities, cache_dir: Path, *,
@@ -100,6 +127,15 @@ def process_media(media: Media, caps: Capabilities, cache_dir: Path, *,
 
     Only a cache that can't be written (disk full, permissions) raises OSError: that is the
     machine's problem, not the post's, and skipping every post for it would hide it."""
+    started = begin(media, caps, cache_dir, extras=extras)
+    return started if isinstance(started, MediaResult) else finish(started, render_job(started))
+
+
+def begin(media: Media, caps: Capabilities, cache_dir: Path, *,
+          extras: SaveExtras | None = None) -> MediaResult | ImageJob:
+    """The quick half of `process_media`, in the calling process: a video, a skip or a cached
+    image comes back as its `MediaResult`; an image still to render as an `ImageJob` (its bytes
+    read, so a worker process never touches the export)."""
     extras = extras or SaveExtras()
     if media.missing:
         return MediaResult(None, [], "file is missing from the export")
@@ -111,21 +147,38 @@ def process_media(media: Media, caps: Capabilities, cache_dir: Path, *,
     if kind is MediaType.VIDEO:
         return _video(media, caps, cache, source_sha or "")
     key = f"{source_sha}-{_profile(caps, extras)}"
-    return cache.load(key, media) or cache.store(key, media, *_prepare_image(media, caps, extras))
-
-
-# -- images ---------------------------------------------------------------------------------
-def _prepare_image(media: Media, caps: Capabilities, extras: SaveExtras) -> tuple[ImageOutput | str, bool]:
-    """The output or a skip reason, and whether that outcome may be cached (it may when it
-    follows from the bytes alone, not from a read error or this machine's memory)."""
+    cached = cache.load(key, media)
+    if cached is not None:
+        return cached
+    job = ImageJob(key, media, Path(cache_dir), caps=caps, extras=extras)
     try:
         size = media.size or 0
         if size > MAX_SOURCE_BYTES:
-            return f"image file is {human_size(size)}, too large to process safely", True
+            return cache.store(key, media, f"image file is {human_size(size)}, too large to process safely", True)
         with media.tree.open(media.path) as fh:  # type: ignore[union-attr]
-            data = fh.read(MAX_SOURCE_BYTES + 1)
+            job.data = fh.read(MAX_SOURCE_BYTES + 1)
     except Exception as exc:  # noqa: BLE001
-        return f"file could not be read from the export ({_why(exc)})", False
+        job.unread = f"file could not be read from the export ({_why(exc)})"
+    return job
+
+
+def render_job(job: ImageJob) -> tuple[ImageOutput | str, bool]:
+    """The slow half: pixels in, output bytes (or a skip reason) out, and whether that outcome
+    may be cached. Touches no file, so it runs as well in a worker process."""
+    if job.unread is not None:
+        return job.unread, False
+    return render(job.data or b"", job.caps or Capabilities(), job.extras or SaveExtras())
+
+
+def finish(job: ImageJob, outcome: tuple[ImageOutput | str, bool]) -> MediaResult:
+    """Store a rendered outcome in the cache and say what became of the image."""
+    return _Cache(job.cache_dir).store(job.key, job.media, *outcome)
+
+
+# -- images ---------------------------------------------------------------------------------
+def render(data: bytes, caps: Capabilities, extras: SaveExtras) -> tuple[ImageOutput | str, bool]:
+    """The output or a skip reason, and whether that outcome may be cached (it may when it
+    follows from the bytes alone, not from a read error or this machine's memory)."""
     try:
         return _render(data, caps, extras), True
     except Refused as refusal:
@@ -151,22 +204,45 @@ def _render(data: bytes, caps: Capabilities, extras: SaveExtras) -> ImageOutput:
         orientation = orientation_of(exif)
         removed = metadata_kinds(exif, img, labels or [])
         size = upright_size(img.size, orientation)
-        fits_shape = fit_dimensions(size, caps) == size
-        if (src in accepted and labels is not None and orientation == 1 and fits_shape
-                and img.mode in ("1", "L", "LA", "P", "PA", "RGB", "RGBA")):
+        why = _must_change(src, accepted, labels, orientation, size, caps, img.mode)
+        if why is None:
             repacked = _repack(data, src, extras)
-            if (repacked is not None and fits(len(repacked), caps.image_max_bytes)
-                    and leaks(repacked, src, extras) is None):
+            if repacked is None or leaks(repacked, src, extras) is not None:
+                why = "its metadata could not be removed without re-encoding"
+            elif not fits(len(repacked), caps.image_max_bytes):
+                why = f"too large: {human_size(len(repacked))} > {human_size(caps.image_max_bytes or 0)}"
+            else:
                 img.draft(None, (1, 1))  # JPEG: DCT-scale to 1/8; the whole stream is still read
                 img.load()  # proves the file is whole: a truncated one raises here
                 # No actions means "the same as on Instagram" (reports count actions as changes).
                 return ImageOutput(repacked, src, size, removed_action(removed) if repacked != data else [])
         out = reencode(img, src, orientation, accepted, caps, extras, save_image)
+    out.reencoded = why
     out.actions += removed_action(removed)
     leaked = leaks(out.data, out.mime, extras)
     if leaked is not None:  # fail closed: a file we could not clean is never sent
         raise Refused(f"metadata ({leaked}) could not be removed; not sent")
     return out
+
+
+def _must_change(src: str, accepted: frozenset[str], labels: list[str] | None, orientation: int,
+                 size: tuple[int, int], caps: Capabilities, mode: str) -> str | None:
+    """Why this image can't keep its pixels, before trying the lossless route; None if it may."""
+    reasons = []
+    if src not in accepted:
+        reasons.append(f"{format_name(src)} not accepted")
+    elif labels is None:  # JPEG/PNG/WebP whose structure can't be walked, or HEIF/AVIF/GIF
+        reasons.append("its file structure is damaged" if src in (JPEG, PNG, WEBP)
+                       else f"{format_name(src)} metadata can only be removed by re-encoding")
+    if orientation != 1:
+        reasons.append(f"rotated (EXIF orientation {orientation})")
+    if caps.image_max_side and max(size) > caps.image_max_side:
+        reasons.append(f"too large: {size[0]}×{size[1]} px > {caps.image_max_side} px a side")
+    elif caps.image_max_pixels and size[0] * size[1] > caps.image_max_pixels:
+        reasons.append(f"too large: {size[0] * size[1] / 1e6:.1f} > {caps.image_max_pixels / 1e6:.1f} megapixels")
+    if mode not in ("1", "L", "LA", "P", "PA", "RGB", "RGBA"):
+        reasons.append(f"colour mode {mode} must be converted")
+    return "; ".join(reasons) or None
 
 
 # -- videos -----------------------------------------------------------------------------------
@@ -279,6 +355,7 @@ class _Cache:
             if record["version"] != PIPELINE_VERSION:
                 return None
             actions = [str(a) for a in record["actions"]]
+            reencoded = None if record["reencoded"] is None else str(record["reencoded"])
             if record["skipped"] is not None:
                 return MediaResult(None, actions, str(record["skipped"]), from_cache=True)
             if Path(record["file"]).name != record["file"]:
@@ -289,7 +366,7 @@ class _Cache:
                 return None
             prepared = PreparedMedia(path, record["mime"], record["width"], record["height"],
                                      media.alt_text, record["sha256"], media.path)
-            return MediaResult(prepared, actions, None, from_cache=True)
+            return MediaResult(prepared, actions, None, from_cache=True, reencoded=reencoded)
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -297,7 +374,8 @@ class _Cache:
         if isinstance(outcome, str):
             if cacheable:
                 self._write_json(key, {"file": None, "mime": None, "width": None, "height": None,
-                                       "sha256": None, "bytes": None, "actions": [], "skipped": outcome})
+                                       "sha256": None, "bytes": None, "actions": [], "skipped": outcome,
+                                       "reencoded": None})
             return MediaResult(None, [], outcome)
         path = self.root / f"{key}{_EXTENSIONS[outcome.mime]}"
         digest = hashlib.sha256(outcome.data).hexdigest()
@@ -305,9 +383,9 @@ class _Cache:
         width, height = outcome.size
         self._write_json(key, {"file": path.name, "mime": outcome.mime, "width": width, "height": height,
                                "sha256": digest, "bytes": len(outcome.data), "actions": outcome.actions,
-                               "skipped": None})  # written last: the sidecar marks the entry complete
+                               "skipped": None, "reencoded": outcome.reencoded})  # last: marks the entry complete
         prepared = PreparedMedia(path, outcome.mime, width, height, media.alt_text, digest, media.path)
-        return MediaResult(prepared, list(outcome.actions), None)
+        return MediaResult(prepared, list(outcome.actions), None, reencoded=outcome.reencoded, encodes=outcome.encodes)
 
     def _write_json(self, key: str, record: dict[str, object]) -> None:
         text = json.dumps({"version": PIPELINE_VERSION, **record}, ensure_ascii=False, indent=1)

@@ -43,7 +43,11 @@ class Stamp:
 
     def prepare(self, media: Media, caps: Capabilities, cache_dir: Path) -> MediaResult:
         """`process_media` with this stamp's extras, plus the protected-file note."""
-        result = process_media(media, caps, cache_dir, extras=self.extras)
+        return self.annotate(media, process_media(media, caps, cache_dir, extras=self.extras))
+
+    def annotate(self, media: Media, result: MediaResult) -> MediaResult:
+        """`result` with the protected-file note when `media` is one of the protected files
+        (for results prepared elsewhere, e.g. by `migrator.prefetch`)."""
         if result.prepared is None or not self.protected or not self.is_protected(media.path):
             return result
         note = PASSED if _same_pixels(media, result.prepared.path) else REENCODED
