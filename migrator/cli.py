@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
-from . import account_commands, marks
+from . import account_commands, app, marks
 from .checkimage import check_image_command
 from .cli_support import parse_include
 from .commands import register
@@ -150,6 +150,7 @@ def _print_summary(s: Summary) -> None:
 register(cli)
 marks.register(cli)
 account_commands.register(cli)
+app.register(cli)  # pindah app, select, alt-text (migrator/app/)
 cli.add_command(check_image_command, "check-image")
 cli.add_command(fetch_profile_command, "fetch-profile")
 # Last, so an adapter's command can never replace one of pindah's own (see add_adapter_commands).

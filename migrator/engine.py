@@ -17,6 +17,7 @@ from pindah.adapters.contract import Adapter
 
 from . import journal as J
 from .config import cache_dir, state_dir
+from .app.edits import load_edits
 from .journal import Journal, journals_for  # noqa: F401 - engine.journals_for is used by tests
 from .kitjournal import refresh as refresh_by_hand
 from .media import MediaResult
@@ -83,7 +84,8 @@ def instagram_url(post: Post) -> str | None:
 
 
 def make_plans(export: Export, adapter: Adapter, selection: Selection, options: PlanOptions) -> list[PostPlan]:
-    posts = selection.apply(export.posts)
+    # The artist's unticked posts and edited texts (`pindah app`, `pindah select`, `pindah alt-text`).
+    posts = load_edits(export_fingerprint(export)).apply(selection.apply(export.posts))
     urls = {p.id: url for p in posts if (url := instagram_url(p))}  # the footer's {instagram_url}
     return plan_posts(posts, adapter.caps, options, instagram_urls=urls)
 
