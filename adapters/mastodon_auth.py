@@ -13,7 +13,9 @@ desktop apps do); where no browser can reach this computer, the server shows a c
 instead (out-of-band, `urn:ietf:wg:oauth:2.0:oob`). PKCE (S256) and a random `state` make a
 code stolen on the way useless. Scopes: read (verify, finding a post after a crash) and write.
 
-The token is kept in the system keyring when the `keyring` package and a working backend are
+The flow itself (PKCE, loopback redirect, pasted code) is the toolkit's (`toolkit.oauth`); this
+module gives it Mastodon's three steps: register the app, the authorize address, the token
+exchange. The token is kept (`toolkit.tokens`) in the system keyring when the `keyring` package and a working backend are
 there, else in a 0600 file in a 0700 folder under pindah's state directory. It is never
 printed, logged or put in a message; `logout` deletes it and revokes it on the server when it
 came from the browser login (a personal access token is revoked in the server's settings).
@@ -21,34 +23,27 @@ came from the browser login (a personal access token is revoked in the server's 
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import http.server
-import json
 import os
-import secrets
-import tempfile
-import time
-import webbrowser
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import click
 
-from pindah.adapters.toolkit.paths import state_dir
 from pindah.adapters.contract import PindahError, RunStopped
+from pindah.adapters.toolkit.oauth import OOB, LoginIO, OAuthSteps, browser_login
+from pindah.adapters.toolkit.tokens import SecretStore
 
-from .mastodon_api import ApiClient, ApiError, check_url, log, login_hint
+from .mastodon_api import ApiClient, ApiError, check_url, login_hint
+
+__all__ = ["KEYRING_SERVICE", "OOB", "LoginIO", "TokenRecord", "TokenStore", "login", "login_command",
+           "logout", "logout_command", "server_of", "store_for", "who"]
 
 APP_NAME = "pindah"
 SCOPES = "read write"
-OOB = "urn:ietf:wg:oauth:2.0:oob"
 KEYRING_SERVICE = "pindah-mastodon"
 TOKEN_ENV = "PINDAH_MASTODON_TOKEN"
-LOOPBACK_WAIT = 300.0
 
 
 @dataclass(frozen=True)
@@ -64,90 +59,29 @@ class TokenRecord:
     client_secret: str = field(default="", repr=False)
 
 
-# -- where tokens live -------------------------------------------------------------------------
-def _usable_keyring() -> Any:
-    """The keyring module when it has a real backend (not the 'fail' or 'null' one), else None."""
-    try:
-        import keyring  # optional: pindah works without it
-    except ImportError:
-        return None
-    try:
-        backend = keyring.get_keyring()
-        return keyring if float(getattr(backend, "priority", 0)) > 0 else None
-    except Exception:  # noqa: BLE001 - a broken desktop keyring must never break pindah
-        return None
-
-
 class TokenStore:
-    """Saved logins, one per server: the keyring when usable (mode "auto"/"keyring"), else files."""
+    """Saved Mastodon logins, one per server, in the toolkit's keyring-or-private-file store."""
 
     def __init__(self, folder: Path | None = None, *, mode: str = "auto", keyring: Any = ...) -> None:
-        if mode not in ("auto", "keyring", "file"):
-            raise PindahError(f"token_store must be auto, keyring or file, not {mode!r}")
-        self.folder = folder or state_dir() / "tokens" / "mastodon"
-        self.keyring = None if mode == "file" else (_usable_keyring() if keyring is ... else keyring)
-        if mode == "keyring" and self.keyring is None:
-            raise PindahError("token_store = \"keyring\" but no usable system keyring was found",
-                              "install the `keyring` package, or set token_store = \"auto\"")
+        self.secrets = SecretStore("mastodon", folder, mode=mode, keyring=keyring)
 
     def path(self, server: str) -> Path:
-        return self.folder / (hashlib.sha256(server.encode()).hexdigest()[:24] + ".json")
+        return self.secrets.path(server)
 
     def load(self, server: str) -> TokenRecord | None:
-        text = None
-        if self.keyring is not None:
-            try:
-                text = self.keyring.get_password(KEYRING_SERVICE, server)
-            except Exception:  # noqa: BLE001 - locked or broken keyring: try the file
-                text = None
-        if text is None:
-            try:
-                text = self.path(server).read_text("utf-8")
-            except OSError:
-                return None
+        data = self.secrets.load(server) or {}
         try:
-            data = json.loads(text)
             record = TokenRecord(**{k: str(v) for k, v in data.items() if k in TokenRecord.__dataclass_fields__})
-        except (ValueError, TypeError):
+        except TypeError:
             return None
         return record if record.server == server and record.token else None
 
     def save(self, record: TokenRecord) -> str:
         """Keep `record`; returns where, in words for the artist."""
-        text = json.dumps(asdict(record))
-        if self.keyring is not None:
-            try:
-                self.keyring.set_password(KEYRING_SERVICE, record.server, text)
-                self.path(record.server).unlink(missing_ok=True)  # one place only
-                return "your system keyring"
-            except Exception as exc:  # noqa: BLE001 - fall back to the private file
-                log.info("keyring refused the login (%s); keeping it in a private file", type(exc).__name__)
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(self.folder, 0o700)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".token-", suffix=".json")  # created 0600
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, self.path(record.server))
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return str(self.path(record.server))
+        return self.secrets.save(record.server, asdict(record))
 
     def delete(self, server: str) -> bool:
-        removed = False
-        if self.keyring is not None:
-            try:
-                if self.keyring.get_password(KEYRING_SERVICE, server) is not None:
-                    self.keyring.delete_password(KEYRING_SERVICE, server)
-                    removed = True
-            except Exception as exc:  # noqa: BLE001 - the file below is still removed
-                log.info("keyring could not remove the login (%s)", type(exc).__name__)
-        path = self.path(server)
-        if path.exists():
-            path.unlink()
-            removed = True
-        return removed
+        return self.secrets.delete(server)
 
 
 def store_for(config: dict[str, Any]) -> TokenStore:
@@ -155,105 +89,14 @@ def store_for(config: dict[str, Any]) -> TokenStore:
     return TokenStore(mode=mode.strip().lower())
 
 
-# -- the browser login -------------------------------------------------------------------------
-@dataclass
-class LoginIO:
-    """How the login talks to the artist; tests replace every part."""
-
-    say: Callable[[str], None] = field(default=lambda text: click.echo(text, err=True))
-    open_browser: Callable[[str], bool] = field(default=webbrowser.open)
-    ask_code: Callable[[], str] = field(
-        default=lambda: click.prompt("Paste the code the server showed you", hide_input=True).strip())
-    ask_token: Callable[[], str] = field(
-        default=lambda: click.prompt("Personal access token (not shown)", hide_input=True).strip())
-    wait_seconds: float = LOOPBACK_WAIT
-
-
-def pkce_pair() -> tuple[str, str]:
-    """(verifier, S256 challenge) as RFC 7636 wants them: 43-128 unreserved characters."""
-    verifier = secrets.token_urlsafe(64)[:96]
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-    return verifier, challenge
-
-
-class LoopbackReceiver:
-    """A one-shot web server on 127.0.0.1 that catches the browser's redirect with the code."""
-
-    def __init__(self) -> None:
-        receiver = self
-        self.result: dict[str, str] | None = None
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                parts = urlsplit(self.path)
-                if parts.path != "/callback":
-                    self.send_error(404)
-                    return
-                receiver.result = {k: v[0] for k, v in parse_qs(parts.query).items()}
-                ok = "code" in receiver.result
-                body = ("<!doctype html><meta charset=utf-8><title>pindah</title><p>"
-                        + ("pindah is logged in. You can close this tab." if ok
-                           else "The login was not completed. You can close this tab.") + "</p>").encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:  # the query holds the code: never logged
-                pass
-
-        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        self.server.timeout = 0.5
-        self.redirect_uri = f"http://127.0.0.1:{self.server.server_address[1]}/callback"
-
-    def wait(self, seconds: float) -> dict[str, str] | None:
-        deadline = time.monotonic() + seconds
-        while self.result is None and time.monotonic() < deadline:
-            self.server.handle_request()
-        return self.result
-
-    def close(self) -> None:
-        self.server.server_close()
-
-
+# -- the browser login (the flow itself is the toolkit's) ---------------------------------------
 def oauth_login(api: ApiClient, io: LoginIO, *, browser: bool = True) -> TokenRecord:
     """Register pindah on the server and get a token through the artist's browser."""
-    receiver = None
-    if browser:
-        try:
-            receiver = LoopbackReceiver()
-        except OSError:
-            receiver = None  # no local port: the pasted code still works
-    try:
-        if receiver is not None:
-            app = _register(api, receiver.redirect_uri)
-            verifier, challenge = pkce_pair()
-            state = secrets.token_urlsafe(24)
-            url = _authorize_url(api, app["client_id"], receiver.redirect_uri, challenge, state)
-            io.say(f"Opening your browser to log in to {api.host}. If it does not open, visit:\n  {url}")
-            if io.open_browser(url):
-                answer = receiver.wait(io.wait_seconds)
-                if answer is not None:
-                    if answer.get("state") != state:
-                        raise PindahError("the login answer did not match this login (state differs)",
-                                          "run `pindah login` again")
-                    if "code" not in answer:
-                        raise PindahError(f"the login was not allowed on {api.host} "
-                                          f"({answer.get('error_description') or answer.get('error') or 'no code'})")
-                    return _exchange(api, app, receiver.redirect_uri, answer["code"], verifier)
-                io.say("No answer from the browser; using a code to paste instead.")
-    finally:
-        if receiver is not None:
-            receiver.close()
-    app = _register(api, OOB)
-    verifier, challenge = pkce_pair()
-    url = _authorize_url(api, app["client_id"], OOB, challenge, secrets.token_urlsafe(24))
-    io.say(f"Open this address in a browser, log in, allow pindah, then paste the code shown:\n  {url}")
-    code = io.ask_code()
-    if not code:
-        raise PindahError("no code was given", "run `pindah login` again")
-    return _exchange(api, app, OOB, code, verifier)
+    steps = OAuthSteps(api.host, lambda redirect: _register(api, redirect),
+                       lambda app, redirect, challenge, state: _authorize_url(api, app["client_id"], redirect,
+                                                                             challenge, state),
+                       lambda app, redirect, code, verifier: _exchange(api, app, redirect, code, verifier))
+    return browser_login(steps, io, browser=browser)
 
 
 def _register(api: ApiClient, redirect_uri: str) -> dict[str, str]:
