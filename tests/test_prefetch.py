@@ -1,0 +1,102 @@
+"""The prefetcher renders the next media in worker processes and hands back exactly what the
+one-process pipeline would: same files, same reasons, same cache, bounded, robust to a dead worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from bench.synthetic import painting_jpeg
+from pindah.migrator.media import process_media
+from pindah.migrator.model import Media
+from pindah.migrator.prefetch import Prefetcher
+from pindah.migrator.rights import load_rights
+from pindah.migrator.stamp import PASSED, Stamp
+from tests.test_media_pipeline import BLUESKY, MemoryTree, encode, picture, private_jpeg
+
+STAMP = load_rights({}).stamp()
+
+
+def export(count: int = 4) -> tuple[MemoryTree, list[Media]]:
+    files = {f"media/{i}.jpg": painting_jpeg(i, (2400, 1800)) for i in range(count)}  # all need resizing
+    files["media/small.jpg"] = private_jpeg(picture(400, 300))  # fits: the lossless route
+    tree = MemoryTree(files)
+    return tree, [Media(path, tree, alt_text=f"alt {path}") for path in files]
+
+
+def test_pool_results_are_the_very_results_of_the_one_process_pipeline(tmp_path: Path) -> None:
+    _, medias = export()
+    with Prefetcher(STAMP, BLUESKY, tmp_path / "pool", workers=2, min_bytes=0) as prefetcher:
+        prefetcher.schedule(medias)
+        pooled = [prefetcher.prepare(m) for m in medias]
+        assert prefetcher.rendered_in_pool == len(medias)  # every file went through a worker
+    alone = [STAMP.prepare(m, BLUESKY, tmp_path / "alone") for m in medias]
+    assert [r.prepared.sha256 for r in pooled] == [r.prepared.sha256 for r in alone]  # type: ignore[union-attr]
+    assert [(r.actions, r.reencoded, r.skipped) for r in pooled] == [(r.actions, r.reencoded, r.skipped) for r in alone]
+    assert [r.prepared.alt_text for r in pooled] == [m.alt_text for m in medias]  # type: ignore[union-attr]
+    assert pooled[0].reencoded == "too large: 2400×1800 px > 2000 px a side" and pooled[-1].reencoded is None
+
+
+def test_a_resumed_run_is_served_from_the_cache_the_pool_filled(tmp_path: Path) -> None:
+    _, medias = export(2)
+    with Prefetcher(STAMP, BLUESKY, tmp_path, workers=2, min_bytes=0) as prefetcher:
+        prefetcher.schedule(medias)
+        first = [prefetcher.prepare(m) for m in medias]
+    again = [STAMP.prepare(m, BLUESKY, tmp_path) for m in medias]
+    assert again == first and all(r.from_cache and r.encodes == 0 for r in again)
+
+
+def test_no_more_than_ahead_files_are_held_and_unwanted_ones_are_dropped(tmp_path: Path) -> None:
+    _, medias = export(4)
+    with Prefetcher(STAMP, BLUESKY, tmp_path, workers=2, ahead=2, min_bytes=0) as prefetcher:
+        prefetcher.schedule(medias)
+        assert len(prefetcher._held) == 2
+        last = prefetcher.prepare(medias[3])  # a post that failed half way: 0-2 are never asked for
+        assert len(prefetcher._held) <= 2
+        alone = process_media(medias[3], BLUESKY, tmp_path / "check", extras=STAMP.extras)
+        assert last.prepared and alone.prepared and last.prepared.sha256 == alone.prepared.sha256
+        outside = Media("media/0.jpg", medias[0].tree)  # never scheduled: prepared on the spot
+        assert prefetcher.prepare(outside).prepared is not None
+
+
+def test_a_worker_that_dies_costs_only_speed(tmp_path: Path) -> None:
+    _, medias = export(4)
+    with Prefetcher(STAMP, BLUESKY, tmp_path, workers=2, min_bytes=0) as prefetcher:
+        prefetcher.schedule(medias)
+        pool = prefetcher._pool
+        assert pool is not None
+        for pid in list(pool._processes):  # e.g. the system's out-of-memory killer
+            os.kill(pid, signal.SIGKILL)
+        results = [prefetcher.prepare(m) for m in medias]
+    assert all(r.prepared is not None for r in results)
+    alone = [STAMP.prepare(m, BLUESKY, tmp_path / "alone") for m in medias]
+    assert [r.prepared.sha256 for r in results] == [r.prepared.sha256 for r in alone]  # type: ignore[union-attr]
+
+
+def test_small_files_and_cached_runs_start_no_pool(tmp_path: Path) -> None:
+    tree = MemoryTree({"a.jpg": encode(picture(300, 200), "JPEG")})
+    with Prefetcher(STAMP, BLUESKY, tmp_path, workers=2) as prefetcher:
+        prefetcher.schedule([Media("a.jpg", tree)])
+        assert prefetcher.prepare(Media("a.jpg", tree)).prepared is not None
+        assert prefetcher._pool is None
+
+
+def test_protected_files_still_get_their_note(tmp_path: Path) -> None:
+    tree = MemoryTree({"glazed/a.jpg": encode(picture(300, 200), "JPEG")})
+    media = Media("glazed/a.jpg", tree)
+    with Prefetcher(Stamp(protected=("glazed/*",)), BLUESKY, tmp_path, workers=2, min_bytes=0) as prefetcher:
+        prefetcher.schedule([media])
+        assert prefetcher.prepare(media).actions[-1] == PASSED
+
+
+def test_a_cache_that_cannot_be_written_is_an_error_not_a_skip(tmp_path: Path) -> None:
+    blocked = tmp_path / "cache"
+    blocked.write_text("a file where the cache folder should be")
+    _, medias = export(1)
+    with Prefetcher(STAMP, BLUESKY, blocked, workers=2, min_bytes=0) as prefetcher:
+        prefetcher.schedule(medias)
+        with pytest.raises(OSError):
+            prefetcher.prepare(medias[0])
