@@ -239,7 +239,7 @@ def build_report(export: Export, adapter: Adapter, plans: list[PostPlan],
                 source_path=item.path, mime=item.mime, width=item.width, height=item.height,
                 actions=list(result.actions) if result else [],
                 skipped=dropped.get(mi) or (result.skipped if result else None) or left_out.get(mi),
-                thumbnail=thumb))
+                thumbnail=thumb, reencoded=result.reencoded if result else None))
         posts.append(ReportPost(post_id=post.id, kind=post.kind.value, taken_at=iso_utc(post.taken_at),
                                 caption=post.caption, state=word, reason=reason, notes=list(plan.notes),
                                 parts=parts, media=media))

@@ -50,6 +50,9 @@ class ReportMedia:
     actions: list[str]
     skipped: str | None
     thumbnail: str | None  # data: URI
+    # Why the picture's pixels were re-encoded ("too large: 2.3 MB > 2 MB", "HEIC not accepted",
+    # "rotated (EXIF orientation 6)"); None when they were sent as they were, or for a video.
+    reencoded: str | None = None
 
 
 @dataclass

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Callable, Protocol, TypeVar
+from typing import Callable, Iterator, Protocol, TypeVar
 
 from tenacity import (
     RetryCallState,
@@ -31,7 +31,9 @@ from .errors import PostFailed, RunStopped, TransientError
 from .journal import Journal
 from .kitjournal import run_view
 from .media import MediaResult
+from .model import Media
 from .planner import PostPlan, without_its_media
+from .prefetch import Prefetcher
 from .ratelimit import Pacer, watch_rates
 from .stamp import Stamp
 
@@ -101,6 +103,9 @@ class Runner:
             self._new_to_journal = {p.post.id for p in plans if self.journal.post(p.post.id) is None}
         self.journal.record_plans(plans)
         self.progress.start(len(plans), sum(len(p.post.media) for p in plans))
+        # The next posts' files are prepared on every core while this one's calls run.
+        self._prefetcher = Prefetcher(self.stamp, self.adapter.caps, self.cache_dir)
+        self._prefetcher.schedule(self._upcoming_media(plans))
         transient_in_a_row = 0
         try:
             for plan in plans:
@@ -115,6 +120,7 @@ class Runner:
         except KeyboardInterrupt:
             outcome.interrupted = True
         finally:
+            self._prefetcher.close()
             self.adapter.finish()
         return outcome
 
@@ -194,6 +200,13 @@ class Runner:
             refs[part.idx] = last = ref
         return created
 
+    def _upcoming_media(self, plans: list[PostPlan]) -> Iterator[Media]:
+        """The files this run will ask for, in order (read lazily, as the prefetcher needs them)."""
+        for plan in plans:
+            row = self.journal.post(plan.post.id)
+            if row is not None and row.state not in (J.POSTED, J.SKIPPED, J.FAILED):
+                yield from (plan.post.media[mi] for part in plan.parts for mi in part.media)
+
     def _probing(self, post_id: str) -> bool:
         """Should a part of this post be looked for on the target before it is created?"""
         return post_id in self._new_to_journal and self._probe_misses < PROBE_MISSES_TO_STOP
@@ -220,7 +233,7 @@ class Runner:
         if known is not None:
             return known
         try:
-            result = self.stamp.prepare(post.media[mi], self.adapter.caps, self.cache_dir)
+            result = self._prefetcher.prepare(post.media[mi])
         except OSError as exc:  # the cache can't be written: the machine's problem, not the post's
             raise RunStopped(f"cannot write prepared media to {self.cache_dir} ({exc.strerror or exc})",
                              "free some disk space, then run the same command again to continue") from None

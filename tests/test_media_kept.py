@@ -143,3 +143,30 @@ def test_a_png_four_times_the_target_comes_out_as_a_full_lanczos_resize_would(tm
         diff = ImageStat.Stat(ImageChops.difference(out.convert("L"), reference.convert("L"))).mean[0]
     assert diff < 2.0  # within two grey levels on average of a full Lanczos resize
     assert result.reencoded == "too large: 4000×3000 px > 1000 px a side"
+
+
+def test_the_run_report_says_which_pictures_were_re_encoded_and_why(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from pindah.migrator.cli import cli
+    from tests.exportbuilder.meta_json import write_meta_json
+    from tests.exportbuilder.spec import SynthMedia, SynthPost
+
+    monkeypatch.setenv("PINDAH_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("PINDAH_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "config.toml").write_text("", encoding="utf-8")
+    monkeypatch.setenv("PINDAH_CONFIG", str(tmp_path / "config.toml"))
+    t0 = 1_620_000_000
+    sources = {t0: encode(picture(500, 400), "JPEG", quality=85),  # fits the folder site as it is
+               t0 + 86400: private_jpeg(picture(500, 400), orientation=6)}  # stored sideways
+    write_meta_json(tmp_path / "export", [SynthPost(t, f"post {t}", [SynthMedia()]) for t in sources],
+                    media_content=lambda post, index, media: sources[post.taken_at])
+    ran = CliRunner().invoke(cli, ["migrate", str(tmp_path / "export"), "--to", f"folder:{tmp_path / 'site'}",
+                                   "--json", str(tmp_path / "report.json")])
+    assert ran.exit_code == 0, ran.output
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    by_time = sorted(report["posts"], key=lambda p: p["taken_at"])
+    assert [p["media"][0]["reencoded"] for p in by_time] == [None, "rotated (EXIF orientation 6)"]
