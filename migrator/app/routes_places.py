@@ -19,8 +19,7 @@ from starlette.routing import Route
 
 from ..errors import PindahError
 from ..rights import DEFAULT_DATA_MINING, SECTION, has_rights_settings, load_rights
-from ..rights_setup import save_rights
-from ..config import default_config_path
+from ..rights_setup import config_file_in_use, save_rights
 from ..targets import make_target, parse_target
 from .finder import home
 from .security import checked_form
@@ -137,9 +136,9 @@ async def save_rights_form(request: Request) -> Response:
         load_rights(trial)  # the same checks a written config gets
         if SECTION in config:
             say(request, "Your rights are already in %(path)s: change them there.", "error",
-                path=str(ws(request).config_path or default_config_path()))
+                path=str(ws(request).config_path or config_file_in_use()))
             return back("/places#rights")
-        save_rights(ws(request).config_path or default_config_path(), answers)
+        save_rights(ws(request).config_path or config_file_in_use(), answers)
     except PindahError as exc:
         say(request, "Your answers could not be saved: %(why)s", "error", why=exc.one_line())
         return back("/places#rights")
