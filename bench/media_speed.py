@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -53,6 +54,19 @@ def generate(folder: Path, count: int) -> list[Path]:
         painting(i, SIZE).save(path, "JPEG", quality=92)
         paths.append(path)
     return paths
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its reaped children (the pool's workers): what a pass
+    costs whatever else the machine is running."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed(run):  # type: ignore[no-untyped-def]
+    cpu = cpu_seconds()
+    value = run()
+    return value, cpu_seconds() - cpu
 
 
 def baseline(paths: list[Path], out: Path) -> float:
@@ -154,11 +168,11 @@ def main() -> None:
         n = len(paths)
 
         load_before = os.getloadavg()[0]
-        t_base = baseline(paths, root / "baseline")
+        t_base, c_base = timed(lambda: baseline(paths, root / "baseline"))
         base_sizes = [p.stat().st_size for p in (root / "baseline").iterdir()]
-        t_single, single = one_process(root / "export", names, root / "cache-single")
-        t_cold, results = prefetched(root / "export", names, root / "cache", args.workers)
-        t_warm, again = prefetched(root / "export", names, root / "cache", args.workers)
+        (t_single, single), c_single = timed(lambda: one_process(root / "export", names, root / "cache-single"))
+        (t_cold, results), c_cold = timed(lambda: prefetched(root / "export", names, root / "cache", args.workers))
+        (t_warm, again), c_warm = timed(lambda: prefetched(root / "export", names, root / "cache", args.workers))
         load_after = os.getloadavg()[0]
 
         assert all(r.prepared for r in results), [r.skipped for r in results]
@@ -175,12 +189,12 @@ def main() -> None:
         print()
         print(f"load average: {load_before:.1f} before, {load_after:.1f} after, on {os.cpu_count()} CPUs "
               "(the ratios compare passes of the same run)")
-        print(f"{'pass':<40}{'images/s':>10}{'vs baseline':>13}")
-        for label, seconds in (("(a) Pillow thumbnail + q85", t_base),
-                               ("(b) pindah cold, one process", t_single),
-                               ("(c) pindah cold, prefetcher (pool)", t_cold),
-                               ("(d) pindah cached (resume)", t_warm)):
-            print(f"{label:<40}{n / seconds:>10.2f}{t_base / seconds:>12.2f}×")
+        print(f"{'pass':<40}{'images/s':>10}{'vs baseline':>13}{'CPU s/image':>13}")
+        for label, seconds, cpu in (("(a) Pillow thumbnail + q85", t_base, c_base),
+                                    ("(b) pindah cold, one process", t_single, c_single),
+                                    ("(c) pindah cold, prefetcher (pool)", t_cold, c_cold),
+                                    ("(d) pindah cached (resume)", t_warm, c_warm)):
+            print(f"{label:<40}{n / seconds:>10.2f}{t_base / seconds:>12.2f}×{cpu / n:>13.3f}")
         print()
         print(f"baseline outputs: {min(base_sizes) / 1e6:.2f}-{max(base_sizes) / 1e6:.2f} MB, "
               f"{sum(s > 1_000_000 for s in base_sizes)} of {n} over 1 MB")
