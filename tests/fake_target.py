@@ -5,15 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from pindah.adapters.contract import (
-    Adapter,
-    Capabilities,
-    PostRequest,
-    PreparedMedia,
-    RateBudget,
-    RemoteRef,
-)
-from pindah.migrator.errors import PostFailed, TransientError
+from pindah.adapters import contract as c
+from pindah.adapters.contract import PostFailed, PostRequest, PreparedMedia, RemoteRef, TransientError
 
 
 @dataclass
@@ -26,15 +19,15 @@ class Server:
     fail: Callable[[str, Any], Exception | None] = lambda op, arg: None
 
 
-class FakeAdapter(Adapter):
+class FakeAdapter(c.Adapter):
     name = "fake"
     description = "in-memory test target"
     example = "fake:"
-    capabilities = Capabilities(max_text=300, max_media_per_post=4, image_max_bytes=1_000_000,
-                                image_max_side=2000, backdating=True,
-                                rate_budgets=(RateBudget("posts", 1000, 3600),))
+    capabilities = c.Capabilities(max_text=300, max_media_per_post=4, image_max_bytes=1_000_000,
+                                  image_max_side=2000, backdating=True,
+                                  rate_budgets=(c.RateBudget("posts", 1000, 3600),))
 
-    def __init__(self, server: Server, caps: Capabilities | None = None) -> None:
+    def __init__(self, server: Server, caps: c.Capabilities | None = None) -> None:
         super().__init__("memory", {})
         self.server = server
         if caps is not None:

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 KINDS = ("500", "502", "503", "429", "reset", "slow", "truncated")
 _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "te", "trailer",
@@ -55,6 +55,47 @@ class QuietServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+class LoopbackService:
+    """An HTTP/1.1 server on a free port of 127.0.0.1 that hands every request to `_handle`,
+    served from a daemon thread while used as a context manager."""
+
+    def __init__(self) -> None:
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                service._handle(self)
+
+            do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
+
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        raise NotImplementedError
+
+
 @dataclass
 class Seen:
     at: float
@@ -66,7 +107,7 @@ class Seen:
     body: bytes = field(repr=False, default=b"")
 
 
-class FaultProxy:
+class FaultProxy(LoopbackService):
     def __init__(self, upstream_port: int, *, rate: float = 0.2, seed: int = 0, kinds: tuple[str, ...] = KINDS,
                  match: Callable[[str, str], bool] | None = None,
                  rule: Callable[[str, str, bytes, int], tuple[int, dict[str, Any]] | None] | None = None,
@@ -86,38 +127,7 @@ class FaultProxy:
         self.log: list[Seen] = []
         self.lock = threading.Lock()
         self.enabled = True
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                proxy._handle(self)
-
-            do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
-
-        self.server = QuietServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self.server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> FaultProxy:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__()
 
     def faults_total(self) -> int:
         return sum(self.injected.values())

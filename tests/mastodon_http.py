@@ -23,28 +23,13 @@ from typing import Any
 
 import requests
 
-from tests.faultproxy import QuietServer
+from tests.faultproxy import LoopbackService
 from tests.mastodon_sim import TOKEN, SimServer
 
 
-class MastodonHttp:
+class MastodonHttp(LoopbackService):
     def __init__(self, flavour: str = "mastodon", **sim_kw: Any) -> None:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                owner._handle(self)
-
-            do_POST = do_PUT = do_DELETE = do_GET
-
-        self.server = QuietServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__()
         sim_kw.setdefault("video_polls", 0)
         self.sim = SimServer(flavour=flavour, base=self.url, clock=time.time, **sim_kw)
         self.lock = threading.Lock()
@@ -52,24 +37,8 @@ class MastodonHttp:
         self.uploads: dict[str, bytes] = {}
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    @property
-    def port(self) -> int:
-        return int(self.server.server_address[1])
-
-    @property
     def token(self) -> str:
         return self.sim.token
-
-    def __enter__(self) -> MastodonHttp:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
         length = int(h.headers.get("Content-Length") or 0)

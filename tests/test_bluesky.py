@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ from tests.chaos_support import CHILD
 from tests.exportbuilder.instaloader import write_instaloader_dump
 from tests.exportbuilder.meta_json import write_meta_json
 from tests.exportbuilder.spec import SynthMedia, SynthPost
+from tests.faultproxy import LoopbackService
 
 pytestmark = pytest.mark.bluesky
 integration = pytest.mark.integration
@@ -459,7 +460,7 @@ def test_opt_in_gallery_keeps_a_big_carousel_in_one_post(bluesky_pds: LocalPds, 
 
 
 # -- rate limits ----------------------------------------------------------------------------
-class LimitingProxy:
+class LimitingProxy(LoopbackService):
     """A loopback HTTP proxy in front of the PDS that answers chosen calls with a 429 (real
     `ratelimit-*` headers, reset in epoch seconds) and logs when every call arrived."""
 
@@ -469,35 +470,9 @@ class LimitingProxy:
         self.seen: Counter[str] = Counter()
         self.log: list[tuple[float, str, int, float | None]] = []  # (time, nsid, status, reset)
         self.lock = threading.Lock()
-        proxy = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                proxy.forward(self)
-
-            do_POST = do_GET
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> LimitingProxy:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def forward(self, handler: BaseHTTPRequestHandler) -> None:
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         nsid = handler.path.split("?", 1)[0].removeprefix("/xrpc/")
         body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
         with self.lock:
