@@ -1,9 +1,11 @@
 """Bluesky's wire: XRPC over `requests`, sessions kept on disk, and handle → DID → PDS lookup.
 
-Room: everything `adapters.bluesky` needs to talk HTTP to a PDS, and nothing about posts. The
-adapter builds records; this module sends them, keeps the login alive (refreshSession, never a
-new login per post), reads the server's `ratelimit-*` headers, and turns every failure into an
-`XrpcError` the adapter maps onto the engine's error classes (`to_target_error`).
+Room: everything `adapters.bluesky` needs to talk XRPC to a PDS, and nothing about posts. The
+adapter builds records; this module sends them through the toolkit's HTTP layer
+(`pindah.adapters.toolkit.http`: https-only, stale connections, `ratelimit-*` headers reported
+to observers, status codes to error classes), keeps the login alive (refreshSession, never a
+new login per post), and turns every failure into an `XrpcError` (the layer's `HttpError` with
+the XRPC error name) that `to_target_error` maps onto the engine's error classes.
 
 Why not the `atproto` SDK: its `send_post` stamps `createdAt` with the current time and defaults
 `langs` to English (pindah backdates and only states languages it knows), and its request layer
@@ -17,12 +19,8 @@ the session file is 0600 in a 0700 folder. Only https is spoken, except to loopb
 from __future__ import annotations
 
 import base64
-import email.utils
 import hashlib
-import ipaddress
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,40 +31,41 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from pindah.adapters.toolkit import __version__
-from pindah.adapters.contract import (
-    PindahError,
-    PostFailed,
-    RunStopped,
-    TargetError,
-    TransientError,
+from pindah.adapters.contract import PindahError, PostFailed, RunStopped, TargetError
+from pindah.adapters.toolkit.http import (
+    READ_TIMEOUT,
+    HttpClient,
+    HttpError,
+    RateObserver,
+    is_loopback,
+    new_session,
+    to_target_error as _mapped,
 )
+from pindah.adapters.toolkit.http import check_url as _check_url
+from pindah.adapters.toolkit.tokens import write_private
 
-USER_AGENT = f"pindah/{__version__} (Instagram history migration)"
-CONNECT_TIMEOUT = 10.0
-READ_TIMEOUT = 60.0
+__all__ = ["Identity", "Session", "SessionStore", "XrpcClient", "XrpcError", "check_url", "describe_policy",
+           "Unreachable", "is_loopback", "new_http", "resolve_identity", "to_target_error"]
+
+new_http = new_session  # a requests session with the toolkit's User-Agent and stale-connection re-send
 REFRESH_MARGIN = 300.0  # refresh an access token this many seconds before it expires
 LONG_WAIT = 3600.0  # a 429 longer than this stops the run (the engine's default max_wait too)
 PUBLIC_RESOLVER = "https://public.api.bsky.app"  # resolves DNS-TXT handles for us (no dnspython)
 PLC_DIRECTORY = "https://plc.directory"
 # RFC 6761/6762 names never resolve on the public internet: don't ask anyone about them.
 _RESERVED_TLDS = ("test", "local", "localhost", "invalid", "example", "internal", "arpa")
-_LOOPBACK_NAMES = ("localhost", "ip6-localhost")
+_LOGIN_HINT = ("log in again: run the same command in a terminal, or set "
+               "PINDAH_BLUESKY_APP_PASSWORD to an app password")
 
 
 # -- errors ---------------------------------------------------------------------------------
-class XrpcError(Exception):
+class XrpcError(HttpError):
     """A failed call: HTTP status (0 when no answer came), the XRPC error name and message;
     for a 429, how long to wait and the spent bucket's `ratelimit-policy` ("1000;w=86400")."""
 
     def __init__(self, status: int, error: str, message: str, *, retry_after: float | None = None,
                  policy: str | None = None) -> None:
-        super().__init__(f"{status} {error}: {message}")
-        self.status = status
-        self.error = error
-        self.message = message
-        self.retry_after = retry_after
-        self.policy = policy
+        super().__init__(status, message, host="Bluesky", error=error, retry_after=retry_after, policy=policy)
 
 
 def to_target_error(exc: XrpcError, doing: str) -> TargetError:
@@ -80,17 +79,12 @@ def to_target_error(exc: XrpcError, doing: str) -> TargetError:
                           f"{resume.astimezone().strftime('%Y-%m-%d %H:%M')} (while trying to {doing})",
                           "run the same command again after that time; everything done so far is kept",
                           resume_at=resume)
-    if exc.status == 0 or exc.status in (408, 425, 429) or exc.status >= 500:
-        why = "the server asks to slow down" if exc.status == 429 else said
-        return TransientError(f"Bluesky could not {doing} ({why})", retry_after=exc.retry_after)
-    if exc.status == 401 or exc.error in ("ExpiredToken", "InvalidToken", "AuthMissing",
-                                          "AccountTakedown", "AccountDeactivated", "RepoDeactivated"):
-        return RunStopped(f"Bluesky refused the login while trying to {doing} ({said})",
-                          "log in again: run the same command in a terminal, or set "
-                          "PINDAH_BLUESKY_APP_PASSWORD to an app password")
+    if exc.error in ("ExpiredToken", "InvalidToken", "AuthMissing", "AccountTakedown", "AccountDeactivated",
+                     "RepoDeactivated"):
+        return RunStopped(f"Bluesky refused the login while trying to {doing} ({said})", _LOGIN_HINT)
     if exc.status == 413:
         return PostFailed(f"Bluesky refused to {doing}: the file is larger than this server accepts")
-    return PostFailed(f"Bluesky refused to {doing} ({said})")
+    return _mapped(exc, f"trying to {doing}", where="Bluesky", login_hint=_LOGIN_HINT)
 
 
 # -- sessions -------------------------------------------------------------------------------
@@ -146,47 +140,26 @@ class SessionStore:
             return None
 
     def save(self, session: Session) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.folder, 0o700)
-        text = json.dumps({"did": session.did, "handle": session.handle, "pds": session.pds,
-                           "accessJwt": session.access_jwt, "refreshJwt": session.refresh_jwt})
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".session-", suffix=".json")  # 0600
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_private(self.path, json.dumps({"did": session.did, "handle": session.handle, "pds": session.pds,
+                                             "accessJwt": session.access_jwt, "refreshJwt": session.refresh_jwt}))
 
     def delete(self) -> None:
         self.path.unlink(missing_ok=True)
 
 
 # -- the client -----------------------------------------------------------------------------
-@dataclass
-class RateState:
-    """What the last answer of one method said about its tightest rate-limit bucket."""
-
-    limit: int
-    remaining: int
-    reset_at: float  # local clock, corrected for the server's clock (Date header)
-    policy: str
-
-
 class XrpcClient:
     """Calls one PDS. Authenticated calls refresh the session on their own when it runs out."""
 
     def __init__(self, base_url: str, *, http: requests.Session | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, observers: list[RateObserver] | None = None) -> None:
         check_url(base_url)
+        self.wire = HttpClient(base_url, service="Bluesky", session=http, clock=clock, observers=observers)
         self.base_url = base_url.rstrip("/")
-        self.http = http or new_http()
         self.clock = clock
         self.session: Session | None = None
         self.on_session: Callable[[Session | None], None] = lambda s: None
         self.relogin: Callable[[], Session | None] = lambda: None  # a fresh login, if a password is known
-        self.rates: dict[str, RateState] = {}
 
     # -- calls --------------------------------------------------------------------------------
     def query(self, nsid: str, params: dict[str, Any], *, auth: bool = False) -> dict[str, Any]:
@@ -262,26 +235,24 @@ class XrpcClient:
                 raise XrpcError(401, "AuthMissing", "not logged in to Bluesky")
             self.ensure_fresh()
         for attempt in (1, 2):
-            headers = {"Accept": "application/json"}
+            headers = {}
             token = bearer or (self.session.access_jwt if auth and self.session else None)
             if token:
                 headers["Authorization"] = f"Bearer {token}"
             if mime:
                 headers["Content-Type"] = mime
             try:
-                response = self.http.request(method, f"{self.base_url}/xrpc/{nsid}", params=params, json=json_body,
-                                             data=data, headers=headers, timeout=(CONNECT_TIMEOUT, read_timeout),
-                                             allow_redirects=False)
-            except requests.Timeout:
-                raise XrpcError(0, "Timeout", f"no answer from {self.host} in time") from None
-            except requests.RequestException as exc:
-                raise XrpcError(0, "NetworkError", f"cannot reach {self.host} ({type(exc).__name__})") from None
-            self._note_rate(nsid, response)
+                response = self.wire.send(method, f"{self.base_url}/xrpc/{nsid}", family=nsid, params=params,
+                                          json=json_body, data=data, headers=headers, timeout=read_timeout)
+            except HttpError as exc:
+                name = "Timeout" if exc.error == "Timeout" else "NetworkError"
+                raise XrpcError(0, name, f"no answer from {self.host} ({exc.message})") from None
             if response.status_code < 400:
                 return response
             error = _error_of(response)
             if response.status_code == 429:
-                error.retry_after = self._retry_after(nsid, response)
+                report = self.wire.rates.get(nsid)
+                error.retry_after = report.retry_after if report is not None else None
                 error.policy = response.headers.get("ratelimit-policy")
             # An access token that ran out mid-run: renew once and repeat the call.
             if auth and attempt == 1 and error.error in ("ExpiredToken", "InvalidToken") and bearer is None:
@@ -294,41 +265,16 @@ class XrpcClient:
     def host(self) -> str:
         return urlsplit(self.base_url).netloc
 
+    @property
+    def rates(self) -> dict[str, Any]:
+        return self.wire.rates
+
     def _gate(self, nsid: str) -> None:
         """Don't send a call the server already said it will refuse (remaining 0 until reset)."""
-        state = self.rates.get(nsid)
-        if state is not None and state.remaining <= 0:
-            wait = state.reset_at - self.clock()
-            if wait > 0:
-                raise XrpcError(429, "RateLimitExceeded", f"limit {state.policy} used up", retry_after=wait + 1,
-                                policy=state.policy)
-
-    def _note_rate(self, nsid: str, response: requests.Response) -> None:
-        h = response.headers
-        try:
-            limit, remaining, reset = int(h["ratelimit-limit"]), int(h["ratelimit-remaining"]), float(h["ratelimit-reset"])
-        except (KeyError, ValueError):
-            return
-        self.rates[nsid] = RateState(limit, remaining, self._local_time(reset, response), h.get("ratelimit-policy", ""))
-
-    def _local_time(self, server_epoch: float, response: requests.Response) -> float:
-        """`ratelimit-reset` is the server's epoch second: shift it by the clock difference that
-        the Date header shows, so a machine whose clock is off still waits the right time."""
-        date = response.headers.get("date")
-        parsed = email.utils.parsedate_to_datetime(date) if date else None
-        skew = (parsed.timestamp() - self.clock()) if parsed is not None else 0.0
-        return server_epoch - (skew if abs(skew) > 2 else 0.0)
-
-    def _retry_after(self, nsid: str, response: requests.Response) -> float | None:
-        waits = []
-        state = self.rates.get(nsid)
-        if state is not None:
-            waits.append(state.reset_at - self.clock() + 1)  # +1: the reset second itself
-        try:
-            waits.append(float(response.headers["retry-after"]))
-        except (KeyError, ValueError):
-            pass
-        return max(0.0, max(waits)) if waits else None
+        wait = self.wire.refused_for(nsid)
+        if wait is not None:
+            policy = self.wire.rates[nsid].policy
+            raise XrpcError(429, "RateLimitExceeded", f"limit {policy} used up", retry_after=wait + 1, policy=policy)
 
     @staticmethod
     def _json(response: requests.Response) -> dict[str, Any]:
@@ -353,12 +299,6 @@ def _error_of(response: requests.Response) -> XrpcError:
     return XrpcError(response.status_code, name, " ".join(message.split())[:300])
 
 
-def new_http() -> requests.Session:
-    http = requests.Session()
-    http.headers["User-Agent"] = USER_AGENT
-    return http
-
-
 # -- identity: handle → DID → PDS ---------------------------------------------------------
 @dataclass(frozen=True)
 class Identity:
@@ -369,22 +309,7 @@ class Identity:
 
 def check_url(url: str) -> None:
     """https only; plain http only to this machine (a local or test PDS)."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
-        return
-    raise PindahError(f"refusing to talk to {url!r}: Bluesky servers are reached over https only "
-                      "(plain http only on this computer)")
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES or host.lower().endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    _check_url(url, "Bluesky", "bluesky:yourname.bsky.social")
 
 
 def normalise_handle(handle: str) -> str:
@@ -436,12 +361,11 @@ def _resolve_handle(http: requests.Session, handle: str, resolver: str | None) -
         raise PindahError(f"{handle} is a local test name that can't be looked up",
                           "give its server with the `pds` setting or PINDAH_BLUESKY_PDS")
     try:  # the handle's own web server (handles set up with an HTTPS file)
-        response = http.get(f"https://{handle}/.well-known/atproto-did",
-                            timeout=(CONNECT_TIMEOUT, 15), allow_redirects=False)
+        response = _get(http, f"https://{handle}/.well-known/atproto-did", timeout=15)
         did = response.text.strip() if response.status_code == 200 else ""
         if did.startswith("did:") and len(did) < 2048 and " " not in did:
             return did
-    except requests.RequestException:
+    except HttpError:
         pass
     return _did_via_xrpc(http, PUBLIC_RESOLVER, handle)  # DNS TXT handles, resolved by Bluesky
 
@@ -449,16 +373,29 @@ def _resolve_handle(http: requests.Session, handle: str, resolver: str | None) -
 def _did_via_xrpc(http: requests.Session, base: str, handle: str) -> str:
     check_url(base)
     try:
-        response = http.get(f"{base}/xrpc/com.atproto.identity.resolveHandle", params={"handle": handle},
-                            timeout=(CONNECT_TIMEOUT, 30), allow_redirects=False)
-    except requests.RequestException as exc:
-        raise RunStopped(f"cannot reach {urlsplit(base).netloc} to look up {handle} ({type(exc).__name__})",
-                         "check the internet connection, then run the same command again") from None
-    did = response.json().get("did") if response.status_code == 200 else None
+        response = _get(http, f"{base}/xrpc/com.atproto.identity.resolveHandle", params={"handle": handle})
+    except HttpError as exc:
+        raise Unreachable(f"cannot reach {urlsplit(base).netloc} to look up {handle} ({exc.message})",
+                          "check the internet connection, then run the same command again") from None
+    try:
+        did = response.json().get("did") if response.status_code == 200 else None
+    except (ValueError, AttributeError):
+        did = None
     if not isinstance(did, str) or not did.startswith("did:"):
         raise RunStopped(f"the Bluesky handle {handle} was not found ({_error_of(response).message or response.status_code})",
                          "check the spelling of the handle")
     return did
+
+
+class Unreachable(RunStopped):
+    """The account could not be looked up because a server could not be reached at all (no
+    network): a dry run may still plan with Bluesky's published limits."""
+
+
+def _get(http: requests.Session, url: str, *, params: dict[str, str] | None = None,
+         timeout: float = 30.0) -> requests.Response:
+    """One lookup GET through the toolkit's HTTP layer (https only, stale connections re-sent)."""
+    return HttpClient(url, service="Bluesky", session=http).send("GET", url, params=params, timeout=timeout)
 
 
 def _did_document(http: requests.Session, did: str, plc_directory: str) -> dict[str, Any]:
@@ -470,9 +407,13 @@ def _did_document(http: requests.Session, did: str, plc_directory: str) -> dict[
     else:
         raise RunStopped(f"pindah can't read the account document of {did}", "use a did:plc or did:web account")
     try:
-        response = http.get(url, timeout=(CONNECT_TIMEOUT, 30), allow_redirects=False)
+        response = _get(http, url)
+    except HttpError as exc:
+        raise Unreachable(f"cannot reach {urlsplit(url).netloc} to read the account document of {did} "
+                          f"({exc.message})", "check the internet connection, then run the same command again") from None
+    try:
         doc = response.json() if response.status_code == 200 else None
-    except (requests.RequestException, ValueError):
+    except ValueError:
         doc = None
     if not isinstance(doc, dict) or doc.get("id") != did:
         raise RunStopped(f"the account document of {did} could not be read", "try again in a few minutes")

@@ -37,6 +37,7 @@ from typing import Any
 import requests
 
 from pindah.adapters.contract import PindahError, PostFailed, RunStopped, TransientError
+from pindah.adapters.toolkit.http import RateObserver
 from pindah.adapters.toolkit.textcount import text_length
 
 from .contract import Adapter, Option, PostRequest, PreparedMedia, RemoteRef
@@ -113,7 +114,10 @@ class MastodonAdapter(Adapter):
         self.media_wait = float(self.setting("media_wait") or DEFAULT_MEDIA_WAIT)
         self.lookup_pages = int(self.setting("lookup_pages") or DEFAULT_LOOKUP_PAGES)
         self.clock, self.sleep, self.io = clock, sleep, io or LoginIO()
-        self.api = ApiClient(self.server, http=http, clock=clock, sleep=sleep)
+        # The engine's pacer may listen to every answer's rate-limit headers (toolkit.http.RateReport).
+        self.rate_observers: list[RateObserver] = []
+        self.offline_note: str | None = None  # set when a dry run planned without reaching the server
+        self.api = ApiClient(self.server, http=http, clock=clock, sleep=sleep, observers=self.rate_observers)
         self.info: InstanceInfo | None = None
         self.me: dict[str, Any] | None = None
         self._media_v1 = False  # the server has no /api/v2/media (Mastodon before 3.1.3)
@@ -123,12 +127,22 @@ class MastodonAdapter(Adapter):
         self._run_salt = secrets.token_hex(4)
 
     # -- lifecycle --------------------------------------------------------------------------
-    def prepare(self, *, interactive: bool) -> None:
+    def prepare(self, *, interactive: bool, dry_run: bool = False) -> None:
         """Read the server's flavour and limits; find the saved login (or log in when asked).
 
         A dry run (interactive=False) only reads: without a saved login it plans against the
-        server's limits and nothing fails; a real run then stops at its first write."""
-        self.info = read_instance(self.api, forced=self.setting("flavour") or None)
+        server's limits and nothing fails; a real run then stops at its first write. A dry run
+        (`dry_run=True`) that cannot reach the server at all plans with Mastodon's published
+        limits and says so in `offline_note`."""
+        try:
+            self.info = read_instance(self.api, forced=self.setting("flavour") or None)
+        except TransientError as exc:
+            if not dry_run:
+                raise
+            self.offline_note = (f"{self.api.host} could not be reached ({exc.one_line().rstrip('.')}): "
+                                 "planned with Mastodon's published limits")
+            self.caps = MASTODON_DEFAULTS
+            return
         if self.info.flavour is Flavour.PIXELFED and self.visibility == "direct":
             raise PindahError("Pixelfed does not take direct posts", "set visibility to unlisted or private")
         token = os.environ.get(TOKEN_ENV) or None

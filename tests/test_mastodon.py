@@ -642,3 +642,23 @@ def test_rollback_on_a_server_that_answers_404_and_keeps_the_post_claims_no_dele
     assert not re.search(r"Deleted [1-9]", said)
     with Journal.open(next(iter(journals_for("mastodon")))) as journal:
         assert [p.state for p in journal.all_parts()] == [J.POSTED]  # the journal still knows the post
+
+
+def test_every_answers_rate_headers_reach_the_observers_and_nothing_sleeps_in_the_layer(rsps):
+    t = FakeTime()
+    sim = _server(rsps, "mastodon", t)
+    adapter = MastodonAdapter(sim.base, {}, clock=t.clock, sleep=t.sleep)
+    heard = []
+    adapter.rate_observers.append(heard.append)
+    adapter.prepare(interactive=False)
+    adapter.create_post(_request())
+    assert [(r.family, r.limit, r.remaining) for r in heard][-1] == ("posts", 300, 299)
+    assert heard[-1].reset_at == pytest.approx(T_NOW + 300) and t.slept == []
+
+
+def test_a_dry_run_without_the_server_plans_with_published_limits_and_a_real_run_stops(monkeypatch):
+    adapter = MastodonAdapter("http://127.0.0.1:9", {})  # nothing listens there
+    adapter.prepare(interactive=False, dry_run=True)
+    assert adapter.caps.max_text == 500 and "could not be reached" in adapter.offline_note
+    with pytest.raises(TransientError, match="no answer"):
+        MastodonAdapter("http://127.0.0.1:9", {}).prepare(interactive=False)

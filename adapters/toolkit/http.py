@@ -175,7 +175,9 @@ def to_target_error(exc: HttpError, doing: str, *, where: str, login_hint: str) 
         return RunStopped(f"{where} did not accept pindah's login while {doing}"
                           + (f" ({said})" if said else " (the login is wrong, expired or was revoked)"),
                           login_hint)
-    if exc.status in (408, 425, 429) or (exc.status >= 500 and exc.status != 501):
+    if exc.status == 429:
+        return TransientError(f"{where} asks pindah to slow down while {doing}", retry_after=exc.retry_after)
+    if exc.status in (408, 425) or (exc.status >= 500 and exc.status != 501):
         return TransientError(f"{where} answered {exc.status} while {doing}" + (f" ({said})" if said else ""),
                               retry_after=exc.retry_after)
     if exc.status == 413:
@@ -223,6 +225,7 @@ class HttpClient:
         self.host = urlsplit(self.base).netloc
         self.session = session or new_session()
         self._fresh = new_session()  # for requests that must never go out on a reused socket
+        self._fresh.headers = self.session.headers  # one set of headers, whichever session sends
         self.clock = clock
         self.observers: list[RateObserver] = observers if observers is not None else []
         self.rates: dict[str, RateReport] = {}
