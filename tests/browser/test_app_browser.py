@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -196,14 +197,17 @@ def test_killing_the_app_mid_run_and_starting_again_finishes_every_post_exactly_
     driver.get(first.origin + "/run")
     button(driver, "Start / continue the move").click()
     journals = Path(env["PINDAH_STATE_DIR"]) / "journals"
-    deadline = time.monotonic() + WAIT
-    posted = 0
-    while time.monotonic() < deadline:  # placed by progress, not by the clock: kill once some are done
-        paths = list(journals.glob("folder/*/*.sqlite"))
-        posted = sum(s == J.POSTED for s, _ in J.peek_post_states(paths[0]).values()) if paths else 0
-        if posted >= 5:
-            break
-        time.sleep(0.01)
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    # Placed by progress, not by the clock: the live figures (Server-Sent Events, drawn by the
+    # page's script) say some posts are done; then the app is killed.
+    def live_done(d: Any) -> int:
+        found = re.search(r"moving · (\d+) / 150", by_css(d, ".target .count").text)
+        return int(found.group(1)) if found and int(found.group(1)) >= 3 else 0
+    WebDriverWait(driver, WAIT, poll_frequency=0.02,
+                  ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(live_done)
+    paths = list(journals.glob("folder/*/*.sqlite"))
     shots.shoot("5-run-live")
     first.kill()
     states = J.peek_post_states(paths[0])
