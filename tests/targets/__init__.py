@@ -42,6 +42,7 @@ class TargetUnderTest:
     files: Callable[[], dict[str, bytes]] | None = None  # every file it keeps (default: read()'s media)
     secrets: list[str] = field(default_factory=list)  # credentials that must never leak
     keeps_bytes: bool = True  # serves the files as sent (so their metadata can be checked)
+    deletes: bool = True  # False: the server cannot delete (snac answers 404 and keeps the post)
     wire: FaultProxy | None = None  # the proxy in front of a remote server: its log, and inject()
     create_path: str = ""  # the path of the create request, for inject()
 
@@ -72,7 +73,7 @@ class TargetUnderTest:
     def inject(self, status: int, body: dict[str, Any]) -> Iterator[None]:
         """While inside, the server's every create request is answered `status` (not forwarded)."""
         if self.wire is None:
-            pytest.skip(f"{self.adapter}: no server that could answer {status}")
+            pytest.skip(f"{self.spec}: this fixture cannot make its target answer {status}")
         rule = self.wire.rule
         self.wire.rule = lambda method, path, data, count: (status, body) if path == self.create_path else None
         try:
