@@ -23,6 +23,7 @@ from .kitjournal import refresh as refresh_by_hand
 from .media import MediaResult
 from .model import Post, PostKind, iso_utc
 from .planner import PlanOptions, PostPlan, plan_posts, without_its_media
+from .prefetch import Prefetcher
 from .ratelimit import ServerLimits, estimate_with
 from .reports import (
     ReportMedia,
@@ -126,15 +127,18 @@ def dry_run(export: Export, adapter: Adapter, plans: list[PostPlan], *,
     media_results: dict[tuple[str, int], MediaResult] = {}
     states = _read_states(journal_path(adapter, export))
     (progress or _Quiet()).start(len(plans), sum(len(p.post.media) for p in plans))
-    for plan in plans:
+    def wanted(plan: PostPlan) -> list[int]:
         known = states.get(plan.post.id)
         done = known is not None and known.state in (J.POSTED, J.SKIPPED)
-        if not plan.skipped and not done:
-            for part in plan.parts:
-                for mi in part.media:
-                    media_results[(plan.post.id, mi)] = (stamp or Stamp()).prepare(
-                        plan.post.media[mi], adapter.caps, cache_dir() / "media")
-        (progress or _Quiet()).post_done(len(plan.post.media))
+        return [] if plan.skipped or done else [mi for part in plan.parts for mi in part.media]
+
+    # Prepared on every core, the next files rendering while this one is stored (migrator/prefetch.py).
+    with Prefetcher(stamp or Stamp(), adapter.caps, cache_dir() / "media") as prefetcher:
+        prefetcher.schedule(plan.post.media[mi] for plan in plans for mi in wanted(plan))
+        for plan in plans:
+            for mi in wanted(plan):
+                media_results[(plan.post.id, mi)] = prefetcher.prepare(plan.post.media[mi])
+            (progress or _Quiet()).post_done(len(plan.post.media))
     return build_report(export, adapter, plans, media_results, states, dry_run=True, limits=limits)
 
 
