@@ -36,7 +36,8 @@ from pindah.adapters.contract import Capabilities, TextCounting
 
 from pindah.adapters.toolkit import textparse
 from .model import AltOrigin, Media, MediaType, Post
-from pindah.adapters.toolkit.textcount import Measure, split_to_fit, text_length, truncate
+from pindah.adapters.toolkit.textcount import Measure, text_length
+from pindah.adapters.toolkit.textsplit import measure, split_measured, truncate
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
@@ -111,12 +112,42 @@ def plan_posts(posts: Iterable[Post], caps: Capabilities, options: PlanOptions =
                *, instagram_urls: Mapping[str, str] | None = None) -> list[PostPlan]:
     """Plans for every post, oldest first (ties by id, so the order never depends on input)."""
     urls = instagram_urls or {}
-    return [plan_post(p, caps, options, instagram_url=urls.get(p.id))
-            for p in sorted(posts, key=lambda p: (p.taken_at, p.id))]
+    rules = _Rules(caps, options)  # what every post of this plan shares, worked out once
+    return [_plan(p, rules, urls.get(p.id)) for p in sorted(posts, key=lambda p: (p.taken_at, p.id))]
 
 
 def plan_post(post: Post, caps: Capabilities, options: PlanOptions = PlanOptions(),
               *, instagram_url: str | None = None) -> PostPlan:
+    return _plan(post, _Rules(caps, options), instagram_url)
+
+
+class _Rules:
+    """The capabilities and options of one plan, with what follows from them for every post,
+    and the lengths of the date lines and footers already measured (posts share them)."""
+
+    def __init__(self, caps: Capabilities, options: PlanOptions) -> None:
+        self.caps, self.options = caps, options
+        lines = (options.footer or "").splitlines()
+        # Footer lines without and with the post's Instagram link (a line needing an unknown link
+        # is left out), and whether the date line is still wanted beside them.
+        self.footers = {known: [line for line in lines if known or "{instagram_url}" not in line]
+                        for known in (False, True)}
+        self.date_line = {known: options.date_line and not caps.backdating and not any(
+            "{date}" in line or "{iso_date}" in line for line in footer) for known, footer in self.footers.items()}
+        self._lengths: dict[str, int] = {}
+
+    def length(self, text: str) -> int:
+        """`text_length` of a date line, footer or marker; each is measured once per plan."""
+        known = self._lengths.get(text)
+        if known is None:
+            if len(self._lengths) > 4096:
+                self._lengths.clear()
+            known = self._lengths[text] = text_length(text, self.caps)
+        return known
+
+
+def _plan(post: Post, rules: _Rules, instagram_url: str | None) -> PostPlan:
+    caps, options = rules.caps, rules.options
     plan = PostPlan(post=post, parts=[], media_required=bool(post.media) and not options.text_without_media)
     is_video = _usable_media(post, caps, plan)  # kept file -> is it a video, in carousel order
     kept = list(is_video)
@@ -130,26 +161,36 @@ def plan_post(post: Post, caps: Capabilities, options: PlanOptions = PlanOptions
     if not kept and plan.media_required:
         plan.skipped = without_its_media([(post.media[i], why) for i, why in plan.dropped_media])
         return plan
-    extras = _extras(post, caps, options, instagram_url, plan)
+    extras = _extras(post, rules, instagram_url, plan)
     if caps.threads:
         groups = _thread_groups(kept, is_video, caps, plan)
-        chunks, numbered, extras = _split_caption(caption, len(groups), caps, options, extras, plan)
+        chunks, numbered, extras = _split_caption(caption, len(groups), rules, extras, plan)
     else:
         groups = [_single_post_media(kept, is_video, caps, plan)]
-        chunks, numbered, extras = _shorten_caption(caption, caps, extras, plan)
+        chunks, numbered, extras = _shorten_caption(caption, rules, extras, plan)
     count = max(1, len(chunks), len(groups))
+    limit = caps.max_text
+    too_long = False
     for i in range(count):
-        chunk = chunks[i] if i < len(chunks) else ""
+        chunk, weight = chunks[i] if i < len(chunks) else ("", 0)
         media = tuple(groups[i]) if i < len(groups) else ()
         marker = f"({i + 1}/{count})" if numbered and count > 1 else ""
         text = _compose(chunk, marker, extras if i == 0 else "")
+        if limit is not None and not too_long:
+            # The parts' counts add up to at least the whole's (joins are whitespace: they can
+            # merge graphemes, never split them), so a sum within the limit needs no count.
+            bound = None if weight is None else (
+                weight + (1 + len(marker) if chunk and marker else len(marker))
+                + (2 + rules.length(extras) if i == 0 and extras and (chunk or marker) else
+                   rules.length(extras) if i == 0 and extras else 0))
+            too_long = (bound is None or bound > limit) and _too_long(text, limit, caps)
         plan.parts.append(PlannedPart(
             index=i, text=text, media=media, reply_to=None if i == 0 else i - 1,
             created_at=post.taken_at + timedelta(seconds=i), key=f"{post.id}#{i}",
             alt=tuple(_alt(post.media[m], caps, options, plan) for m in media), caption=chunk))
     if count > 1:
         plan.notes.append(f"posted as a thread of {count} posts")
-    if caps.max_text is not None and any(_too_long(p.text, caps.max_text, caps) for p in plan.parts):
+    if too_long:
         # Only text the target can't take at all gets here (one character longer than a post).
         plan.parts = []
         plan.skipped = "the caption can't be made to fit this platform's text limit"
@@ -299,19 +340,19 @@ def _caption(raw: str, options: PlanOptions) -> str:
     return caption
 
 
-def _extras(post: Post, caps: Capabilities, options: PlanOptions, url: str | None, plan: PostPlan) -> str:
+def _extras(post: Post, rules: _Rules, url: str | None, plan: PostPlan) -> str:
     """Date line and footer for the first part ("" when there are none)."""
+    options = rules.options
     local = post.taken_at.astimezone(options.date_tz)
+    # isoformat is strftime("%Y-%m-%d") without its cost, for the years it zero-pads alike
+    iso = local.date().isoformat() if local.year >= 1000 else local.strftime("%Y-%m-%d")
     values = {"date": f"{local.day} {_MONTHS[local.month - 1]} {local.year}",
-              "iso_date": local.strftime("%Y-%m-%d"), "instagram_url": url or ""}
+              "iso_date": iso, "instagram_url": url or ""}
     lines: list[str] = []
-    footer = [line for line in (options.footer or "").splitlines()
-              if url or "{instagram_url}" not in line]
-    footer_has_date = any("{date}" in line or "{iso_date}" in line for line in footer)
-    if options.date_line and not caps.backdating and not footer_has_date:
+    if rules.date_line[bool(url)]:
         lines.append(options.date_format.format_map(values))
         plan.notes.append("date added as a line: this platform can't backdate")
-    lines.extend(line.format_map(values) for line in footer)
+    lines.extend(line.format_map(values) for line in rules.footers[bool(url)])
     return "\n".join(lines).strip()
 
 
@@ -320,33 +361,43 @@ def _compose(chunk: str, marker: str, extras: str) -> str:
     return f"{head}\n\n{extras}" if head and extras else head or extras
 
 
-def _split_caption(caption: str, media_parts: int, caps: Capabilities, options: PlanOptions,
-                   extras: str, plan: PostPlan) -> tuple[list[str], bool, str]:
+Chunk = tuple[str, "int | None"]  # a slice of the caption and its count (None: not counted)
+
+
+def _split_caption(caption: str, media_parts: int, rules: _Rules, extras: str,
+                   plan: PostPlan) -> tuple[list[Chunk], bool, str]:
     """Caption chunks for a thread, whether parts are numbered, and the extras that fit."""
+    caps = rules.caps
     limit = caps.max_text
-    numbered = options.number_parts
+    numbered = rules.options.number_parts
     if limit is None:
-        return ([caption] if caption else []), numbered, extras
+        return ([(caption, None)] if caption else []), numbered, extras
     floor = max(1, limit // 4)  # below this a part would be all marker and footer
-    length = text_length(caption, caps) if caption else 0
+    # Most captions are short: `len` is then an upper bound of the count (no unit is shorter
+    # than a code point unless bytes are counted or links weighed), and counting is skipped.
+    plain = caps.text_counting is not TextCounting.BYTES and (caps.url_weight is None or ":" not in caption)
+    exact = not (plain and len(caption) <= limit)
+    length = _length(caption, caps) if exact else len(caption)
     # A first guess at the part count, so markers are usually reserved right the first time.
     count = max(1, media_parts, -(-length // limit))
     while True:
-        marker = text_length(f" ({count}/{count})", caps) if numbered and count > 1 else 0
+        marker = len(f" ({count}/{count})") if numbered and count > 1 else 0
         if numbered and limit - marker < floor:
             numbered = False
             plan.notes.append("parts not numbered: the markers would leave no room for the caption")
             continue
-        first = limit - marker - (text_length("\n\n" + extras, caps) if extras else 0)
+        first = limit - marker - (rules.length("\n\n" + extras) if extras else 0)
         if extras and first < floor:
             extras = _drop_extra(extras, plan)
             continue
+        if not exact and length > first:
+            length, exact = _length(caption, caps), True  # the bound is not enough: count exactly
         if not caption:
-            chunks = []
+            chunks: list[Chunk] = []
         elif length <= first:  # most captions: no need to look for cuts
-            chunks = [caption]
+            chunks = [(caption, length)]
         else:
-            chunks = split_to_fit(caption, first, limit - marker, caps)
+            chunks = list(split_measured(caption, first, limit - marker, caps))
         needed = max(1, len(chunks), media_parts)
         if needed <= count or not numbered:
             break
@@ -356,18 +407,24 @@ def _split_caption(caption: str, media_parts: int, caps: Capabilities, options: 
     return chunks, numbered, extras
 
 
-def _shorten_caption(caption: str, caps: Capabilities, extras: str,
-                     plan: PostPlan) -> tuple[list[str], bool, str]:
+def _length(caption: str, caps: Capabilities) -> int:
+    # A caption longer than a post is split next: count it on the tokens the split will use.
+    return measure(caption, caps) if len(caption) > (caps.max_text or 0) else text_length(caption, caps)
+
+
+def _shorten_caption(caption: str, rules: _Rules, extras: str,
+                     plan: PostPlan) -> tuple[list[Chunk], bool, str]:
+    caps = rules.caps
     limit = caps.max_text
     if limit is None:
-        return ([caption] if caption else []), False, extras
-    while extras and limit - text_length("\n\n" + extras, caps) < max(1, limit // 4):
+        return ([(caption, None)] if caption else []), False, extras
+    while extras and limit - rules.length("\n\n" + extras) < max(1, limit // 4):
         extras = _drop_extra(extras, plan)
-    room = limit - (text_length("\n\n" + extras, caps) if extras else 0)
+    room = limit - (rules.length("\n\n" + extras) if extras else 0)
     short = truncate(caption, room, caps) if caption else ""
     if short != caption:
         plan.notes.append(f"caption shortened to fit {limit} characters: this platform can't do threads")
-    return ([short] if short else []), False, extras
+    return ([(short, None)] if short else []), False, extras
 
 
 def _drop_extra(extras: str, plan: PostPlan) -> str:

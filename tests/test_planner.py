@@ -19,7 +19,8 @@ from pindah.adapters.contract import Capabilities, TextCounting
 from pindah.adapters.toolkit import textparse
 from pindah.migrator.model import AltOrigin, Media, MediaType, Post, PostKind
 from pindah.migrator.planner import PlanOptions, PostPlan, plan_post, plan_posts
-from pindah.adapters.toolkit.textcount import Measure, fit_prefix, split_to_fit, text_length, truncate
+from pindah.adapters.toolkit.textcount import Measure, text_length
+from pindah.adapters.toolkit.textsplit import fit_prefix, split_to_fit, truncate
 from tests.exportbuilder.memory import MemoryTree
 
 MP4 = frozenset({"video/mp4"})
