@@ -12,7 +12,8 @@ pacing and journaling are the engine's; the wire (XRPC, sessions, identity) is
                                  or typed at the prompt than stored in a file
       pds                        the server's URL, skipping the handle lookup (self-hosted)
       langs                      e.g. ["id", "en"]: only what the artist says; omitted otherwise
-      image_max_bytes            default 1,000,000 (every server and app takes it; max 2,000,000)
+      image_max_bytes            default 2,000,000: the app.bsky.embed.images lexicon's maxSize,
+                                 capped by the server's describeServer blobUploadLimit
       video_max_seconds          default 180
       gallery                    true: carousels of up to 10 in one post (app.bsky.embed.gallery,
                                  new in 2026; older apps don't show it), else a reply thread
@@ -36,12 +37,14 @@ import getpass
 import hashlib
 import re
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pindah.adapters.toolkit.paths import state_dir
 from pindah.adapters.contract import PindahError, PostFailed, RunStopped, TransientError
+from pindah.adapters.toolkit.http import RateObserver, RateReport
 from pindah.adapters.toolkit.mp4 import mp4_info
 
 from .contract import (
@@ -62,6 +65,7 @@ from .bluesky_xrpc import (
     Identity,
     Session,
     SessionStore,
+    Unreachable,
     XrpcClient,
     XrpcError,
     check_url,
@@ -71,8 +75,15 @@ from .bluesky_xrpc import (
 )
 
 POST = "app.bsky.feed.post"
-LEXICON_IMAGE_BYTES = 2_000_000  # app.bsky.embed.images since 2026; 1,000,000 before
-DEFAULT_IMAGE_BYTES = 1_000_000  # passes old and new servers and apps alike
+# XRPC methods -> the budget names of `capabilities.rate_budgets`, for rate reports.
+_BUDGET_OF = {"com.atproto.repo.uploadBlob": "media", "com.atproto.repo.createRecord": "posts",
+              "com.atproto.repo.deleteRecord": "deletes"}
+# The lexicon's own per-image limit: `l.blob({accept: ['image/*'], maxSize: 2000000})` for
+# app.bsky.embed.images and app.bsky.embed.gallery in the reference PDS (@atproto/pds
+# dist/lexicons/app/bsky/embed/images.defs.js). Lexicons are not served over XRPC, so it is
+# read from there by hand; the server's describeServer blobUploadLimit caps it at run time.
+LEXICON_IMAGE_BYTES = 2_000_000
+DEFAULT_IMAGE_BYTES = LEXICON_IMAGE_BYTES
 DEFAULT_VIDEO_BYTES = 50 * MIB  # bsky.social's documented blob cap; describeServer refines it
 LEXICON_VIDEO_BYTES = 300_000_000
 DEFAULT_VIDEO_SECONDS = 180.0  # what every Bluesky app plays; the newest take 10 minutes
@@ -107,7 +118,7 @@ class BlueskyAdapter(Adapter):
         mix_images_and_videos=False,  # one embed per post: images or a video
         max_videos_per_post=1,
         image_max_bytes=DEFAULT_IMAGE_BYTES,
-        image_max_side=2000,  # at 1 MB a larger picture only costs quality
+        image_max_side=2000,  # what the Bluesky app shows at most; larger only costs bytes
         video_max_bytes=DEFAULT_VIDEO_BYTES,
         video_max_seconds=DEFAULT_VIDEO_SECONDS,
         image_mime_types=_IMAGE_TYPES,
@@ -139,18 +150,32 @@ class BlueskyAdapter(Adapter):
         self._password: str | None = None  # only what this run was given; never stored by pindah
         self._interactive = False
         self._http = new_http()
+        # The engine's pacer may listen to every answer's rate-limit headers (toolkit.http.RateReport),
+        # reported under the budget names of `capabilities` ("media", "posts", "deletes").
+        self.rate_observers: list[RateObserver] = []
+        self.offline_note: str | None = None  # set when a dry run planned without reaching Bluesky
 
     # -- lifecycle --------------------------------------------------------------------------
-    def prepare(self, *, interactive: bool) -> None:
+    def prepare(self, *, interactive: bool, dry_run: bool = False) -> None:
         """Find the account's server, read its limits, and make sure a login is at hand.
 
         Without a saved session, an app password in the environment/config, or a terminal to
         ask in, nothing fails yet: a dry run needs no login, a real run stops at its first
-        write with the way to log in."""
+        write with the way to log in. A dry run (`dry_run=True`) that cannot reach the
+        network plans with Bluesky's published limits and says so in `offline_note`."""
         self._interactive = interactive
-        identity = self._resolve()
-        client = self._client()
-        self._refine_caps(client)
+        try:
+            identity = self._resolve()
+            client = self._client()
+            limit = self._blob_limit(client)
+        except (Unreachable, XrpcError) as exc:
+            if not dry_run:
+                raise exc if isinstance(exc, Unreachable) else to_target_error(exc, "read the server's limits") from None
+            self.offline_note = (f"Bluesky could not be reached ({exc.message}): "
+                                 "planned with Bluesky's published limits")
+            self._refine_caps(None)
+            return
+        self._refine_caps(limit)
         self._password = self.setting("app_password") or None
         saved = self._store.load() if self._store else None
         if saved is not None and saved.did == identity.did and saved.pds == identity.pds:
@@ -165,6 +190,8 @@ class BlueskyAdapter(Adapter):
             self._login()
 
     def account(self) -> str:
+        if self.identity is None and self.offline_note:
+            return self.handle  # an offline dry run: no DID to key a journal by
         return self._resolve().did  # the DID survives handle changes: it keys the journal
 
     def where(self) -> str | None:
@@ -375,7 +402,7 @@ class BlueskyAdapter(Adapter):
         if self.client is None:
             identity = self._resolve()
             check_url(identity.pds)
-            self.client = XrpcClient(identity.pds, http=self._http)
+            self.client = XrpcClient(identity.pds, http=self._http, observers=[self._report_rate])
             self.client.on_session = self._session_changed
             self.client.relogin = self._relogin
         return self.client
@@ -430,12 +457,24 @@ class BlueskyAdapter(Adapter):
             raise RunStopped(f"the server logged in a different account than {identity.handle}")
         return session
 
-    def _refine_caps(self, client: XrpcClient) -> None:
-        """The server's own blob limit (self-hosted PDSes differ), within the lexicon's."""
+    def _report_rate(self, report: RateReport) -> None:
+        budget = _BUDGET_OF.get(report.family)
+        for observer in self.rate_observers:
+            observer(replace(report, family=budget) if budget else report)
+
+    @staticmethod
+    def _blob_limit(client: XrpcClient) -> Any:
+        """describeServer's blobUploadLimit; None when the server does not say (no answer at all
+        is an error: the caller decides whether a dry run may go on without the server)."""
         try:
-            limit = client.query("com.atproto.server.describeServer", {}).get("blobUploadLimit")
-        except XrpcError:
-            limit = None
+            return client.query("com.atproto.server.describeServer", {}).get("blobUploadLimit")
+        except XrpcError as exc:
+            if exc.status == 0:
+                raise
+            return None
+
+    def _refine_caps(self, limit: Any) -> None:
+        """The server's own blob limit (self-hosted PDSes differ), within the lexicon's."""
         wanted = _int(self.setting("image_max_bytes")) or DEFAULT_IMAGE_BYTES
         image = min(wanted, LEXICON_IMAGE_BYTES)
         video = DEFAULT_VIDEO_BYTES

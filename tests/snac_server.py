@@ -61,8 +61,12 @@ class SnacServer:
     # -- lifecycle ----------------------------------------------------------------------------
     def __enter__(self) -> SnacServer:
         self._init()
-        self._start()
-        self.token = self.new_token()
+        try:
+            self._start()
+            self.token = self.new_token()
+        except BaseException:
+            self.stop()  # never leave a server running behind a failed start
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -61,7 +61,7 @@ integration = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
 VIDEO = ROOT / "tests" / "exportbuilder" / "assets" / "sample-loop.mp4"
 TID_RE = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
-BLOB_LIMIT = 1_000_000
+BLOB_LIMIT = 2_000_000  # app.bsky.embed.images maxSize in the reference PDS's lexicon (pindah's default)
 T0 = int(datetime(2019, 3, 2, 9, 15, tzinfo=UTC).timestamp())
 
 
