@@ -36,21 +36,9 @@ from tests.chaos_support import (
 )
 from tests.faultproxy import FaultProxy
 from tests.mastodon_http import MastodonHttp
+from tests.targets.mastodon import plan_caps
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
-
-
-def _mastodon_plans(server: MastodonHttp, export: ChaosExport, monkeypatch) -> list:
-    """Plan with the capabilities the adapter reads from this very server."""
-    from pindah.adapters.mastodon import MastodonAdapter
-
-    monkeypatch.setenv("PINDAH_MASTODON_TOKEN", server.token)
-    adapter = MastodonAdapter(server.url, {})
-    adapter.prepare(interactive=False)
-    try:
-        return plans_for(export.root, adapter.caps)
-    finally:
-        adapter.finish()
 
 
 def _check_everything_there_once(pds: LocalPds, account, export: ChaosExport, env: dict[str, str], request) -> None:
@@ -83,11 +71,10 @@ def test_bluesky_migration_survives_connections_reset_mid_upload_and_mid_create(
     assert journal_problems(tmp_path / "state", finished=True) == []
 
 
-def test_mastodon_migration_survives_connections_reset_mid_upload_and_mid_create(tmp_path: Path, request,
-                                                                                monkeypatch):
+def test_mastodon_migration_survives_connections_reset_mid_upload_and_mid_create(tmp_path: Path, request):
     export = chaos_export(tmp_path / "export", 8, seed=4)
     with MastodonHttp() as server:
-        plans = _mastodon_plans(server, export, monkeypatch)
+        plans = plans_for(export.root, plan_caps(server.url, server.token, tmp_path))
         with FaultProxy(server.port, rate=0.2, seed=12, kinds=("reset",),
                         match=lambda method, path: method == "POST") as proxy:
             env = base_env(tmp_path, PINDAH_MASTODON_TOKEN=server.token)

@@ -32,6 +32,7 @@ from tests.chaos_support import (
 )
 from tests.faultproxy import KINDS, FaultProxy
 from tests.mastodon_http import MastodonHttp
+from tests.targets.mastodon import plan_caps
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
 
@@ -45,17 +46,6 @@ def _posts(request) -> int:
 
 def _said(done) -> str:
     return " ".join(done.stderr.split())
-
-
-def _mastodon_plans(server: MastodonHttp, root: Path, monkeypatch) -> list:
-    from pindah.adapters.mastodon import MastodonAdapter
-
-    monkeypatch.setenv("PINDAH_MASTODON_TOKEN", server.token)
-    monkeypatch.setenv("PINDAH_STATE_DIR", str(root.parent / "planning-state"))
-    adapter = MastodonAdapter(server.url, {})
-    adapter.prepare(interactive=False)
-    adapter.finish()
-    return plans_for(root, adapter.caps)
 
 
 def _report(path: Path) -> dict[str, dict]:
@@ -76,10 +66,7 @@ def test_bluesky_migration_through_20_percent_faults_publishes_every_post_exactl
     assert set(proxy.injected) >= {"500", "502", "503", "429", "reset", "slow", "truncated"} or calls < 60, proxy.injected
     assert 0.08 * calls <= proxy.faults_total() <= 0.35 * calls, (proxy.faults_total(), calls)
     tally = check_bluesky(bluesky_pds, account.did, plans, export)
-    figures.add(request, "faults injected", proxy.faults_total())
-    figures.add(request, "posts checked on targets", tally.expected_posts)
-    figures.add(request, "posts lost", len({k.split("#")[0] for k in tally.lost}))
-    figures.add(request, "duplicates", tally.duplicates)
+    figures.record_tally(request, tally, faults=proxy.faults_total())
     tally.assert_exactly_once()
     verify = run(["verify", "--to", f"bluesky:{account.handle}"], env | {"PINDAH_BLUESKY_PDS": bluesky_pds.url})
     assert verify.returncode == 0, verify.stdout + verify.stderr
@@ -87,10 +74,10 @@ def test_bluesky_migration_through_20_percent_faults_publishes_every_post_exactl
 
 
 def test_mastodon_migration_through_20_percent_faults_publishes_every_post_exactly_once(
-        tmp_path: Path, request, monkeypatch):
+        tmp_path: Path, request):
     export = chaos_export(tmp_path / "export", _posts(request), seed=22)
     with MastodonHttp() as server:
-        plans = _mastodon_plans(server, export.root, monkeypatch)
+        plans = plans_for(export.root, plan_caps(server.url, server.token, tmp_path))
         with FaultProxy(server.port, rate=0.2, seed=2027, kinds=KINDS) as proxy:
             env = base_env(tmp_path, PINDAH_MASTODON_TOKEN=server.token)
             target = f"mastodon:{proxy.url}"
@@ -100,10 +87,7 @@ def test_mastodon_migration_through_20_percent_faults_publishes_every_post_exact
             verify = run(["verify", "--to", target], env)
         tally = check_mastodon(server, plans, export)
     assert 0.08 * calls <= proxy.faults_total() <= 0.35 * calls, (proxy.faults_total(), calls)
-    figures.add(request, "faults injected", proxy.faults_total())
-    figures.add(request, "posts checked on targets", tally.expected_posts)
-    figures.add(request, "posts lost", len({k.split("#")[0] for k in tally.lost}))
-    figures.add(request, "duplicates", tally.duplicates)
+    figures.record_tally(request, tally, faults=proxy.faults_total())
     tally.assert_exactly_once()
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert journal_problems(tmp_path / "state", finished=True) == []
@@ -226,10 +210,10 @@ def test_a_server_error_at_login_is_a_resumable_stop_not_a_bad_input_exit(bluesk
 
 
 def test_mastodon_422_and_413_fail_only_their_posts_and_401_stops_the_run_none_retried(
-        tmp_path: Path, monkeypatch):
+        tmp_path: Path):
     export = chaos_export(tmp_path / "export", 8, seed=27)
     with MastodonHttp() as server:
-        plans = _mastodon_plans(server, export.root, monkeypatch)
+        plans = plans_for(export.root, plan_caps(server.url, server.token, tmp_path))
         bad_text = plans[1].parts[0].text
         big = next(p for p in plans[3:] if len(p.parts) == 1 and export.identity[p.post.media[0].path][0] == "image")
         big_size = export.identity[big.post.media[0].path][1]
