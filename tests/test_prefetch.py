@@ -100,3 +100,40 @@ def test_a_cache_that_cannot_be_written_is_an_error_not_a_skip(tmp_path: Path) -
         prefetcher.schedule(medias)
         with pytest.raises(OSError):
             prefetcher.prepare(medias[0])
+
+
+def test_workers_do_not_outlive_a_killed_run(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    script = f"""
+import os, sys
+sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+from tests.test_prefetch import export, STAMP, BLUESKY
+from pindah.migrator.prefetch import Prefetcher
+_, medias = export(3)
+prefetcher = Prefetcher(STAMP, BLUESKY, {str(tmp_path)!r}, workers=2, min_bytes=0)
+prefetcher.schedule(medias)
+print(" ".join(str(pid) for pid in prefetcher._pool._processes), flush=True)
+os._exit(9)  # as a kill -9 of the run would: nothing is shut down
+"""
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    pids = [int(p) for p in ran.stdout.split()]
+    assert len(pids) == 2, ran.stderr
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        try:  # a zombie waiting for its (gone) parent's reaper is not running either
+            with open(f"/proc/{pid}/stat") as fh:
+                return fh.read().split(") ")[-1][0] != "Z"
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 60  # a bound for a loaded machine, not a speed requirement
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(p) for p in pids)
