@@ -7,6 +7,8 @@ json-loads every posts file and lists the media folder. Prints seconds, peak RSS
 
     python bench/inspect_speed.py [--posts 20000] [--zip]
 
+With `--zip` the same export is also measured as one ZIP, and the zip/folder ratios printed.
+
 `--formats` instead measures the same posts written three ways, in one run: the JSON export,
 the English HTML export and HTML exports in other languages (date lines read through CLDR
 patterns), to show that reading a localised HTML export costs no more than an English one:
@@ -161,6 +163,10 @@ def main() -> None:
                   f"{summ_mb:>9.0f}{post_mb:>11.0f}")
         print("baseline = json.load of every posts file + os.walk, in a child process; "
               "peak MB = the child's own maximum RSS")
+        if args.zip:
+            folder_row, zip_row = rows[-2], rows[-1]
+            print(f"zip / folder: inspect {zip_row[2] / folder_row[2]:.2f}×, "
+                  f"--posts {zip_row[3] / folder_row[3]:.2f}× (same {args.posts} posts, same run)")
 
 
 if __name__ == "__main__":

@@ -147,8 +147,12 @@ class Media:
 
     def _dimensions(self) -> tuple[int | None, int | None]:
         if self._size_px is None:
-            readable = self.type is MediaType.IMAGE and sniff.type_of_mime(self.mime) == "image"
-            self._size_px = sniff.image_size(self._opener) if readable else (None, None)
+            if self._mime is _UNKNOWN and not self.missing:
+                # Type and size from one read of the header (a ZIP member is opened once).
+                self._mime, self._size_px = sniff.probe(self._opener)
+            else:
+                readable = self.type is MediaType.IMAGE and sniff.type_of_mime(self.mime) == "image"
+                self._size_px = sniff.image_size(self._opener) if readable else (None, None)
         return self._size_px
 
     @property
@@ -173,12 +177,13 @@ class Media:
         return self._sha256
 
     def as_dict(self) -> dict[str, Any]:
+        width, height = self._dimensions()  # first: it reads type and size in one go
         return {
             "path": self.path,
             "type": self.type.value,
             "mime": self.mime,
-            "width": self.width,
-            "height": self.height,
+            "width": width,
+            "height": height,
             "alt_text": self.alt_text,
             "missing": self.missing,
             **({"subtitles": [s.as_dict() for s in self.subtitles]} if self.subtitles else {}),

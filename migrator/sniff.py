@@ -2,16 +2,22 @@
 
 Instagram exports hold `.jpg`, `.webp`, `.heic` and extensionless videos; names lie, bytes
 don't. `sniff_mime()` reads only a file's first bytes and `image_size()` only the header Pillow
-needs for the pixel size; neither ever reads a whole file.
+needs for the pixel size; neither ever reads a whole file. `probe()` gives both from one read.
+
+Headers are read as a bounded prefix (16 KiB, doubled while Pillow still needs more) and
+parsed in memory: a ZIP member is a compressed stream on which every small read Pillow makes
+costs a locked call, and every backward seek restarts decompression from the member's start.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import warnings
 from typing import IO, Callable
 
 HEAD_BYTES = 64
+PROBE_BYTES = 16 << 10  # JPEG/PNG/WebP headers of real exports fit; larger ones are read further
 
 _IMAGE_EXTENSIONS = {"jpg", "jpeg", "png", "gif", "webp", "heic", "heif", "avif", "bmp", "tif", "tiff"}
 _VIDEO_EXTENSIONS = {"mp4", "mov", "m4v", "webm", "3gp", "mkv"}
@@ -68,25 +74,60 @@ def sniff_mime(opener: Callable[[], IO[bytes]]) -> str | None:
         return None
 
 
+def probe(opener: Callable[[], IO[bytes]]) -> tuple[str | None, tuple[int | None, int | None]]:
+    """MIME type and, for an image, pixel size, opening the file once. Never raises."""
+    try:
+        with opener() as fh:
+            head = fh.read(PROBE_BYTES)
+            mime = mime_from_head(head[:HEAD_BYTES])
+            if type_of_mime(mime) != "image":
+                return mime, (None, None)
+            try:
+                return mime, _size_from(fh, head)
+            except Exception:  # noqa: BLE001 - the type is known even if the rest can't be read
+                return mime, (None, None)
+    except Exception:  # noqa: BLE001 - a broken member is reported as "not media", not a crash
+        return None, (None, None)
+
+
 def image_size(opener: Callable[[], IO[bytes]]) -> tuple[int | None, int | None]:
+    try:
+        with opener() as fh:
+            return _size_from(fh, fh.read(PROBE_BYTES))
+    except Exception:  # noqa: BLE001 - truncated/corrupt header: size unknown
+        return None, None
+
+
+def _size_from(fh: IO[bytes], head: bytes) -> tuple[int | None, int | None]:
+    """Pixel size from the header, `head` being the first bytes already read from `fh`."""
+    data, at_end = head, len(head) < PROBE_BYTES
+    while True:
+        size = _header_size(data)
+        if size is not None or at_end:
+            return size or (None, None)
+        more = fh.read(len(data))  # the header goes on: read as much again, from where we are
+        at_end = len(more) < len(data)
+        data += more
+
+
+def _header_size(data: bytes) -> tuple[int, int] | None:
     # Pillow's open() parses only the header; pixels are never decoded here. A decompression
     # bomb's *size* is still worth reporting, so the bomb warning/error is silenced for probing;
     # the media pipeline refuses such images when it would actually decode them.
     from PIL import Image
 
     register_heif()
-    try:
-        with opener() as fh, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            saved = Image.MAX_IMAGE_PIXELS
-            Image.MAX_IMAGE_PIXELS = None
-            try:
-                with Image.open(fh) as img:
-                    return img.size
-            finally:
-                Image.MAX_IMAGE_PIXELS = saved
-    except Exception:  # noqa: BLE001 - truncated/corrupt header: size unknown
-        return None, None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                return img.size
+        except Exception:  # noqa: BLE001 - not enough of the header yet, or corrupt
+            return None
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
 
 
 _heif_registered = False
