@@ -21,6 +21,12 @@ GoToSocial ignores the key (a repeat with the same media fails "media already at
 after any unknown outcome the status is looked up in the account's statuses (`find_post`) —
 on Mastodon too, because its keys are forgotten after an hour. A key the server noted on a
 refused attempt (Pixelfed notes it before its checks) is replaced, never reused.
+
+Never claim a deletion: `delete_post` returns only when the server no longer shows the post.
+A 404/410 answer is checked by reading the post back (snac answers 404 and keeps it); when it
+is still there, `PostFailed` says "the post is still on the server", which rollback reports
+as such (the journal keeps the post). Reads and deletes survive a server that closes pooled
+connections without saying so (the toolkit's HTTP layer re-sends them on a fresh one).
 """
 
 from __future__ import annotations
