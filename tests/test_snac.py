@@ -143,3 +143,16 @@ def test_migrate_rerun_and_verify_the_sample_export(snac, places, monkeypatch):
     checked = pindah("verify", "--to", target)
     assert checked.exit_code == 0, checked.output
     assert f"Checked {len(parts)} published part(s): everything is there." in checked.output
+
+
+def test_every_read_command_passes_20_times_in_a_row_on_snac(snac, places, monkeypatch):
+    """snac closes every connection after its answer: 5 of 48 commands once ended "connection
+    failed or dropped". Reads (the login check, plan, a re-run, verify) must never fail so."""
+    monkeypatch.setenv("PINDAH_MASTODON_TOKEN", snac.token)
+    target = f"mastodon:{snac.url}"
+    assert pindah("migrate", str(SAMPLE), "--to", target).exit_code == 0
+    for run in range(20):
+        for args in (("plan", str(SAMPLE), "--to", target), ("migrate", str(SAMPLE), "--to", target),
+                     ("status",), ("verify", "--to", target)):
+            result = pindah(*args)
+            assert result.exit_code == 0, f"run {run + 1}, {args[0]}: {result.output}"
