@@ -56,6 +56,17 @@ def test_every_registered_target_has_a_conformance_fixture():
     assert missing == [], f"no conformance fixture for target(s) {', '.join(missing)}: add tests/targets/<name>.py"
 
 
+def test_a_target_registered_without_a_fixture_gets_a_failing_test(monkeypatch, tmp_path: Path):
+    from pindah.adapters.folder import FolderAdapter
+    from tests.targets import open_variant, variants
+
+    monkeypatch.setattr(targets, "available", lambda: {"folder": FolderAdapter, "newcomer": FolderAdapter})
+    found = {v.id: v for v in variants()}
+    assert set(found) == {"folder", "newcomer"} and found["newcomer"].open is None
+    with pytest.raises(pytest.fail.Exception, match="no conformance fixture for target newcomer"):
+        open_variant(found["newcomer"], None, tmp_path)  # type: ignore[arg-type]
+
+
 # -- through the adapter ----------------------------------------------------------------------------
 @contextmanager
 def adapter_on(target: TargetUnderTest, tmp: Path) -> Iterator[Adapter]:
