@@ -120,11 +120,14 @@ class Screens:
         shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.mkdir(parents=True, exist_ok=True)
 
-    def shoot(self, step: str) -> None:
+    def shoot(self, step: str, show: str | None = None) -> None:
+        """Check and photograph the page at both sizes; `show`: a CSS selector to scroll to."""
         for width, height in SIZES:
             self.driver.set_window_size(width, height)
             self.driver.execute_script("window.scrollTo(0, 0)")
+            problems = self.driver.execute_script(PAGE_CHECKS)  # the whole page, before scrolling
+            if show:
+                self.driver.execute_script("document.querySelector(arguments[0]).scrollIntoView()", show)
             self.driver.save_screenshot(str(self.folder / f"{step}-{width}x{height}.png"))
-            problems = self.driver.execute_script(PAGE_CHECKS)
             assert problems == [], f"{step} at {width}px: {problems}"
         self.driver.set_window_size(*SIZES[0])

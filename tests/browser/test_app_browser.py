@@ -20,6 +20,7 @@ import pytest
 from PIL import Image
 
 from pindah.migrator import journal as J
+from tests.bluesky_pds import bluesky_pds_fixture  # noqa: F401 - the session's local PDS
 from tests.browser.browser_support import AppProcess, Screens, browser
 
 pytestmark = pytest.mark.integration
@@ -100,10 +101,12 @@ def choose_sample_and_place(driver: Any, app: AppProcess, shots: Screens, kind: 
     shots.shoot("3-places")
 
 
-def run_to_the_end(driver: Any, app: AppProcess, shots: Screens, posts: int) -> None:
+def run_to_the_end(driver: Any, app: AppProcess, shots: Screens, journal_line: str) -> None:
+    """Start the run, wait for the live figures to say done, then for the journal's own count."""
     driver.get(app.origin + "/run")
     button(driver, "Start / continue the move").click()
-    wait_text(driver, f"{posts} published, 0 to do, 0 failed", ".target .state")
+    wait_text(driver, "done · ", ".target .count")
+    wait_text(driver, journal_line, ".target .state")
     shots.shoot("5-run-done")
 
 
@@ -122,12 +125,12 @@ def test_sample_to_a_folder_site_with_two_posts_left_out_and_one_alt_text(driver
     shots.shoot("4-plan")
     edited = all_css(driver, "input[name=keep]")[2].get_attribute("value")
     driver.get(app.origin + f"/post/{edited}")
-    type_into(driver, "#alt-0", "Red koi under green lily pads")
-    assert by_css(driver, "#alt-count-0").text.startswith("29")  # the counter follows the typing
+    type_into(driver, "#alt-0", "Red paper lanterns glowing at night")
+    assert by_css(driver, "#alt-count-0").text == "35 characters"  # the counter follows the typing
     button(driver, "Save").click()
     wait_text(driver, "Saved. The export itself is never changed.")
-    shots.shoot("4-post-edit")
-    run_to_the_end(driver, app, shots, 6)
+    shots.shoot("4-post-edit", "#alt-0")
+    run_to_the_end(driver, app, shots, "6 published, 0 to do, 0 failed")
     driver.get(app.origin + "/after")
     button(driver, "Check everything is there").click()
     wait_text(driver, "Checked 6 posts: 0 differences.")
@@ -136,9 +139,31 @@ def test_sample_to_a_folder_site_with_two_posts_left_out_and_one_alt_text(driver
     pages = {p.name: p.read_text(encoding="utf-8") for p in site.rglob("*.html")}
     everything = "".join(pages.values())
     assert all(post_id not in everything for post_id in left_out)
-    assert 'alt="Red koi under green lily pads"' in everything
+    assert 'alt="Red paper lanterns glowing at night"' in everything
+    _keyboard_reaches_the_page_with_a_visible_focus(driver)
+    driver.get(app.origin + "/after")
+    from selenium.webdriver.support.ui import Select
+
+    Select(by_css(driver, "#lang-choice")).select_by_value("id")
+    button(driver, "Change").click()
+    wait_text(driver, "Setelah pemindahan")  # "After the move", in Bahasa Indonesia
+    shots.shoot("7-after-bahasa-indonesia")
     driver.get(app.origin + "/files/0/index.html")  # the site, opened from the app
     assert len(all_css(driver, "img")) >= 6
+
+
+def _keyboard_reaches_the_page_with_a_visible_focus(driver: Any) -> None:
+    """Tab from the top: the first stop is "Skip to the content", shown, with a focus ring."""
+    from selenium.webdriver.common.keys import Keys
+
+    by_css(driver, "body").send_keys(Keys.TAB)
+    focused = driver.switch_to.active_element
+    assert focused.text == "Skip to the content"
+    ring = driver.execute_script("const s = getComputedStyle(document.activeElement); "
+                                 "return [s.outlineStyle, s.outlineWidth, s.left];")
+    assert ring[0] != "none" and ring[1] != "0px" and ring[2] == "0px"
+    focused.send_keys(Keys.ENTER)
+    assert driver.switch_to.active_element.get_attribute("id") == "main"
 
 
 def test_cara_kit_mark_posted_skip_and_undo_are_seen_by_pindah_status(driver: Any, app: AppProcess,
@@ -146,7 +171,7 @@ def test_cara_kit_mark_posted_skip_and_undo_are_seen_by_pindah_status(driver: An
     kit = Path(env["PINDAH_APP_HOME"]) / "cara-kit"
     shots = Screens(driver, "cara-kit")
     choose_sample_and_place(driver, app, shots, "cara", kit)
-    run_to_the_end(driver, app, shots, 0)
+    run_to_the_end(driver, app, shots, "0 published, 8 to do, 0 failed")  # Cara: you publish
     driver.get(app.origin + "/after")
     button(driver, "Open the Cara kit and tick off posts").click()
     wait_text(driver, "0 of 9 posts done")
@@ -227,3 +252,44 @@ def test_killing_the_app_mid_run_and_starting_again_finishes_every_post_exactly_
     captions = [part["text"] for post in site_posts for part in post["parts"]]
     assert len(site_posts) == 150 and len({p["post_id"] for p in site_posts}) == 150
     assert sorted(captions) == sorted(set(captions)) and len(list((site / "posts").glob("*.html"))) == 150
+
+
+@pytest.mark.bluesky
+def test_sample_to_the_local_bluesky_pds_through_the_app_password_form(driver: Any, env: dict[str, str],
+                                                                      bluesky_pds: Any, tmp_path: Path) -> None:
+    account = bluesky_pds.create_account("appform")
+    app = AppProcess({**env, "PINDAH_BLUESKY_PDS": bluesky_pds.url}).start()
+    shots = Screens(driver, "bluesky")
+    seen: list[str] = []
+    try:
+        driver.get(app.address)
+        button(driver, "Use this one").click()
+        wait_text(driver, "What is in your export")
+        driver.get(app.origin + "/places")
+        type_into(driver, "#bsky-handle", account.handle)
+        type_into(driver, "#bsky-pw", account.app_password)
+        shots.shoot("3-bluesky-form", "#bsky-h")
+        button(driver, "Log in and add Bluesky").click()
+        wait_text(driver, f"Logged in to Bluesky as @{account.handle}")
+        seen.append(driver.page_source)
+        shots.shoot("3-bluesky-added")
+        driver.get(app.origin + "/run")
+        button(driver, "Start / continue the move").click()
+        wait_text(driver, "8 published, 0 to do, 0 failed", ".target .state")
+        seen.append(driver.page_source)
+        shots.shoot("5-run-done")
+        driver.get(app.origin + "/after")
+        button(driver, "Check everything is there").click()
+        wait_text(driver, "0 differences.")
+        seen.append(driver.page_source)
+        shots.shoot("6-after")
+    finally:
+        seen.append(app.stop())  # what the app printed in its window
+    records = bluesky_pds.list_records(account.did)
+    journal = next((Path(env["PINDAH_STATE_DIR"]) / "journals" / "bluesky").glob("*/*.sqlite"))
+    parts = J.peek_parts(journal)
+    assert len(records) == len(parts) == len({r["uri"] for r in records}) and len(records) >= 8
+    assert all(p.state == J.POSTED for p in parts)
+    assert all(account.app_password not in text for text in seen)
+    kept = [p.read_bytes() for p in Path(env["PINDAH_STATE_DIR"]).rglob("*") if p.is_file()]
+    assert all(account.app_password.encode() not in data for data in kept)

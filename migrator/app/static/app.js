@@ -5,7 +5,11 @@
 function counters() {
   document.querySelectorAll("textarea[data-counter]").forEach(function (area) {
     var out = document.getElementById(area.dataset.counter);
-    var show = function () { out.textContent = Array.from(area.value).length + " / " + (document.documentElement.lang === "id" ? "karakter" : "characters"); };
+    // Code points, as a rough guide; the plan below says exactly how each place will cut it.
+    var show = function () {
+      var n = Array.from(area.value).length;
+      out.textContent = n + (area.dataset.limit ? " / " + area.dataset.limit : "") + " " + area.dataset.word;
+    };
     area.addEventListener("input", show);
     show();
   });
