@@ -18,8 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pindah.adapters.contract import TextCounting
-from pindah.adapters.toolkit.textcount import Measure, text_length
+from pindah.adapters.toolkit.textcount import Measure, raw_length, text_length
 from pindah.adapters.toolkit.textsplit import measure
+from pindah.adapters.toolkit.texttokens import tokenize
 from pindah.migrator.planner import PlanOptions, plan_posts
 from tests.plan_corpus import make_posts, plan_digest
 from tests.test_planner import ALL_CAPS
@@ -60,7 +61,12 @@ _ALPHABET = st.sampled_from(["a", "b", ".", "!", ":", "/", " ", "  ", "\n", "\n\
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_ALPHABET, max_size=40).map("".join),
        st.sampled_from(list(TextCounting)), st.sampled_from([None, 23]))
-def test_a_text_measured_on_its_split_tokens_counts_what_text_length_counts(text, counting, url_weight):
+def test_each_token_and_a_whole_text_weigh_what_text_length_says(text, counting, url_weight):
     # The planner measures long captions on the splitter's tokens instead of counting twice.
     rule = Measure(counting, url_weight)
     assert measure(text, rule) == text_length(text, rule)
+    tokens = tokenize(text, counting, url_weight)
+    for k, (start, end, weight, _) in enumerate(tokens.tuples()):
+        piece = text[start:end]
+        is_word = k % 2 == tokens.first_word
+        assert weight == (text_length(piece, rule) if is_word else raw_length(piece, counting)), piece

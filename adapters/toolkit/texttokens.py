@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import re
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -34,6 +35,11 @@ _SPLIT = regex.compile(rf"([^\S{_NO_BREAK}]+)")
 _GLUE = regex.compile(
     rf"[^\S{_NO_BREAK}][\p{{GCB=Extend}}\p{{GCB=ZWJ}}\p{{GCB=SpacingMark}}]|\p{{GCB=Prepend}}[^\S{_NO_BREAK}]"
 )
+# Glue needs whitespace beside a non-ASCII character: the stdlib finds those places quickly
+# (str.isspace covers every Unicode space), and `_GLUE` then looks only there.
+_SPACE_BESIDE_NON_ASCII = re.compile(r"(?=\s[^\x00-\x7f]|[^\x00-\x7f]\s)")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_CR, _CR_OR_COLON = re.compile("\r"), re.compile("[\r:]")
 _ALL_SPACE = regex.compile(rf"[^\S{_NO_BREAK}]+")
 _NEWLINE = regex.compile(r"\r\n|[\n\r\x0b\x0c\x85\u2028\u2029]")
 # A word ending a sentence, seen from the whitespace run after it (the run starts at the end
@@ -73,7 +79,7 @@ class Tokens:
 @functools.lru_cache(maxsize=16)  # the planner splits one caption again when markers widen
 def tokenize(text: str, counting: TextCounting, url_weight: int | None) -> Tokens:
     """The words and whitespace runs of `text`, weighed the way `text_length` would."""
-    if _GLUE.search(text) is None:
+    if not _has_glue(text):
         pieces = _SPLIT.split(text)  # word, space, word, ..., word (first and last may be "")
     else:
         pieces = [""]  # the same alternation, built from whole graphemes
@@ -100,6 +106,12 @@ def tokenize(text: str, counting: TextCounting, url_weight: int | None) -> Token
     return Tokens(starts, ends, weights, quality, list(accumulate(weights, initial=0)), first_word, breaks)
 
 
+def _has_glue(text: str) -> bool:
+    if text.isascii():
+        return False
+    return any(_GLUE.match(text, at.start()) for at in _SPACE_BESIDE_NON_ASCII.finditer(text))
+
+
 @functools.lru_cache(maxsize=8)
 def _uneven(counting: TextCounting, url_weight: int | None) -> regex.Pattern[str] | None:
     """Characters that make a piece weigh other than its length in code points."""
@@ -120,13 +132,24 @@ def _reweigh(text: str, pieces: list[str], weights: list[int], offsets: list[int
     if uneven is None:
         return
     measure = Measure(counting, url_weight)
-    found = uneven.search(text)
-    while found is not None:
-        k = bisect.bisect_right(offsets, found.start()) - 1
-        piece = pieces[k]
-        word = k % 2 == 0
-        weights[k] = text_length(piece, measure) if word else raw_length(piece, counting)
-        found = uneven.search(text, offsets[k + 1])  # on to the next piece
+    done = -1  # the last piece measured
+    for start, end in _suspects(text, url_weight):
+        k = bisect.bisect_right(offsets, start) - 1
+        while k < len(pieces) and offsets[k] < end:  # a non-ASCII run may cover several pieces
+            if k != done and uneven.search(text, max(start, offsets[k]), min(end, offsets[k + 1])):
+                piece = pieces[k]
+                weights[k] = text_length(piece, measure) if k % 2 == 0 else raw_length(piece, counting)
+                done = k
+            k += 1
+
+
+def _suspects(text: str, url_weight: int | None) -> list[tuple[int, int]]:
+    """Spans where a character weighing other than one may be, in order: every uneven character
+    is non-ASCII, CR or a link's colon (the stdlib finds these quickly; `_uneven` decides)."""
+    found = [m.span() for m in _NON_ASCII.finditer(text)]
+    ascii_suspect = _CR_OR_COLON if url_weight is not None else _CR
+    extra = [m.span() for m in ascii_suspect.finditer(text)]
+    return sorted(found + extra) if extra else found
 
 
 def _qualities(text: str, pieces: list[str], offsets: list[int]) -> list[int]:
