@@ -54,6 +54,8 @@ def app_command(ctx: click.Context, port: int, no_browser: bool) -> None:
                                            timeout_graceful_shutdown=2, lifespan="off"))
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # uvicorn hands Ctrl-C back once it has shut down: quitting the app is not an error
     finally:
         app.state.closing = True
         runs = app.state.runs
