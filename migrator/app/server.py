@@ -11,7 +11,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import routes_after, routes_export, routes_places, routes_plan, routes_run
+from . import routes_after, routes_export, routes_oauth, routes_places, routes_plan, routes_run
 from .i18n import LANGUAGES
 from .runs import RunManager
 from .security import CsrfRefused, Guard, Keys, checked_form
@@ -42,7 +42,7 @@ def build_app(config: dict[str, Any], *, port: int, config_path: Path | None = N
     keys = keys or Keys(port)
     workspace = Workspace(config, config_path)
     routes = [*routes_export.routes, *routes_places.routes, *routes_plan.routes, *routes_run.routes,
-              *routes_after.routes, Route("/lang", set_language, methods=["POST"]),
+              *routes_after.routes, *routes_oauth.routes, Route("/lang", set_language, methods=["POST"]),
               Mount("/static", StaticFiles(directory=STATIC), name="static")]
     app = Starlette(routes=routes, exception_handlers={CsrfRefused: _csrf_refused})
     app.state.keys = keys
@@ -52,6 +52,7 @@ def build_app(config: dict[str, Any], *, port: int, config_path: Path | None = N
     app.state.thumbs = {}
     app.state.results = {}
     app.state.closing = False
+    app.state.oauth = None
     if resume and workspace.session.running and workspace.session.targets and workspace.session.export:
         app.state.runs.start()  # the app was stopped mid-run: the journal knows where
     return Guard(app, keys), app
