@@ -293,3 +293,41 @@ def test_sample_to_the_local_bluesky_pds_through_the_app_password_form(driver: A
     assert all(account.app_password not in text for text in seen)
     kept = [p.read_bytes() for p in Path(env["PINDAH_STATE_DIR"]).rglob("*") if p.is_file()]
     assert all(account.app_password.encode() not in data for data in kept)
+
+
+@pytest.mark.mastodon
+def test_sample_to_snac_through_the_oauth_redirect(driver: Any, env: dict[str, str], tmp_path: Path) -> None:
+    from tests.snac_server import USER, SnacServer, in_ci, snac_missing
+
+    missing = snac_missing()
+    if missing:
+        (pytest.fail if in_ci() else pytest.skip)(missing)
+    with SnacServer(tmp_path / "snac") as snac:
+        app = AppProcess({**env, "PINDAH_MASTODON_TOKEN_STORE": "file"}).start()
+        shots = Screens(driver, "mastodon")
+        try:
+            driver.get(app.address)
+            button(driver, "Use this one").click()
+            wait_text(driver, "What is in your export")
+            driver.get(app.origin + "/places")
+            type_into(driver, "#masto-server", snac.url)
+            button(driver, "Log in and add it").click()
+            wait_text(driver, "Open the login page of your server")
+            shots.shoot("3-oauth-wait")
+            app_tab = driver.current_window_handle
+            by_css(driver, "#authorize").click()
+            driver.switch_to.window(next(h for h in driver.window_handles if h != app_tab))
+            type_into(driver, "input[name=login]", USER)
+            type_into(driver, "input[name=passwd]", snac.password)
+            by_css(driver, "input[name=passwd]").submit()  # snac's own login form
+            wait_text(driver, "pindah is logged in")  # the loopback redirect caught the code
+            driver.close()
+            driver.switch_to.window(app_tab)
+            wait_text(driver, "Logged in. pindah keeps the login")  # the waiting page went back by itself
+            shots.shoot("3-oauth-done")
+            run_to_the_end(driver, app, shots, "8 published, 0 to do, 0 failed")
+        finally:
+            app.stop()
+        assert len(snac.statuses()) >= 8
+        journal = next((Path(env["PINDAH_STATE_DIR"]) / "journals" / "mastodon").glob("*/*.sqlite"))
+        assert len(snac.statuses()) == len(J.peek_parts(journal))
