@@ -68,8 +68,9 @@ def test_a_failed_post_shows_its_reason_and_try_again_publishes_it(app: AppClien
     page = app.get("/run")
     assert "7 published, 0 to do, 1 failed" in page.text
     assert f"<code>{first}</code>: the server refused this picture." in page.text
+    assert f'name="post_id" value="{first}"' in page.text
     FlakyAdapter.refuse = set()
-    app.post("/run/retry", {"spec": "flaky"})
+    app.post("/run/retry", {"spec": "flaky", "post_id": first})  # that post's own "Try again"
     app.wait_for_run()
     assert "8 published, 0 to do, 0 failed" in app.get("/run").text
     assert len({key.split("#")[0] for key in FlakyAdapter.posts}) == 8

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ..errors import PindahError
+from .. import journal as J
 from ..journal import Journal
 from .security import checked_form
 from .web import back, page, say, ws
@@ -59,10 +60,14 @@ async def retry(request: Request) -> Response:
         say(request, "Wait for the move to finish (or stop it) first.", "error")
         return back("/run")
     state = ws(request).target_state(spec)
+    post_id = str(form.get("post_id") or "")
     if state.journal is not None:
         try:
             with Journal.open(state.journal) as journal:
-                journal.reset_failed()
+                if post_id in state.failed:  # one post: back to planned; its unsent parts go again
+                    journal.post_state(post_id, J.PLANNED)
+                else:
+                    journal.reset_failed()
         except PindahError as exc:
             say(request, "The move could not start: %(why)s", "error", why=exc.one_line())
             return back("/run")
