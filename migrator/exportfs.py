@@ -17,7 +17,9 @@ from __future__ import annotations
 import os
 import re
 import stat
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Iterator
@@ -114,6 +116,19 @@ class ExportTree:
             return open(entry.name, "rb")
         return zf.open(entry.name, "r")
 
+    def read_head(self, path: str, size: int) -> bytes:
+        """The first `size` bytes of a file (all of it if shorter). A ZIP member's local header
+        and the compressed bytes needed are read with `os.pread` and inflated only that far:
+        `ZipFile.open` costs more than reading a header when 50,000 members are probed."""
+        entry = self._entries[path]
+        zf = self._sources[entry.source]
+        if zf is not None:
+            head = _zip_head(zf, zf.getinfo(entry.name), size)
+            if head is not None:
+                return head
+        with self.open(path) as fh:
+            return fh.read(size)
+
     def read_metadata(self, path: str) -> bytes:
         """Read a (JSON/HTML/text) metadata file whole, refusing absurd sizes, naming the file
         in any error."""
@@ -140,6 +155,33 @@ class ExportTree:
 def _short(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0][:120]
+
+
+def _zip_head(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> bytes | None:
+    """The first `size` bytes of a stored or deflated member; None for other methods."""
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return None
+    try:
+        fd = zf.fp.fileno()  # type: ignore[union-attr]
+    except (AttributeError, OSError, ValueError):
+        return None
+    local = os.pread(fd, 30, info.header_offset)
+    if len(local) < 30 or local[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"bad local header for {info.filename!r}")
+    name_length, extra_length = struct.unpack("<HH", local[26:30])
+    pos = info.header_offset + 30 + name_length + extra_length
+    end = pos + info.compress_size
+    if info.compress_type == zipfile.ZIP_STORED:
+        return os.pread(fd, min(size, info.compress_size), pos)
+    inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+    out = bytearray()
+    while len(out) < size and pos < end and not inflate.eof:
+        chunk = os.pread(fd, min(1 << 14, end - pos), pos)
+        if not chunk:
+            break
+        pos += len(chunk)
+        out += inflate.decompress(chunk, size - len(out))  # never more than asked for
+    return bytes(out)
 
 
 def _expand_parts(origins: list[Path]) -> list[Path]:

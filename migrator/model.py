@@ -149,7 +149,9 @@ class Media:
         if self._size_px is None:
             if self._mime is _UNKNOWN and not self.missing:
                 # Type and size from one read of the header (a ZIP member is opened once).
-                self._mime, self._size_px = sniff.probe(self._opener)
+                read_head = getattr(self.tree, "read_head", None)
+                self._mime, self._size_px = sniff.probe(
+                    self._opener, None if read_head is None else lambda n: read_head(self.path, n))
             else:
                 readable = self.type is MediaType.IMAGE and sniff.type_of_mime(self.mime) == "image"
                 self._size_px = sniff.image_size(self._opener) if readable else (None, None)

@@ -74,20 +74,25 @@ def sniff_mime(opener: Callable[[], IO[bytes]]) -> str | None:
         return None
 
 
-def probe(opener: Callable[[], IO[bytes]]) -> tuple[str | None, tuple[int | None, int | None]]:
-    """MIME type and, for an image, pixel size, opening the file once. Never raises."""
+def probe(opener: Callable[[], IO[bytes]],
+          read_head: Callable[[int], bytes] | None = None) -> tuple[str | None, tuple[int | None, int | None]]:
+    """MIME type and, for an image, pixel size, from one read of the file's first bytes
+    (`read_head(n)` when the export can give them cheaply). Never raises."""
     try:
-        with opener() as fh:
-            head = fh.read(PROBE_BYTES)
-            mime = mime_from_head(head[:HEAD_BYTES])
-            if type_of_mime(mime) != "image":
-                return mime, (None, None)
-            try:
-                return mime, _size_from(fh, head)
-            except Exception:  # noqa: BLE001 - the type is known even if the rest can't be read
-                return mime, (None, None)
+        if read_head is not None:
+            head = read_head(PROBE_BYTES)
+        else:
+            with opener() as fh:
+                head = fh.read(PROBE_BYTES)
     except Exception:  # noqa: BLE001 - a broken member is reported as "not media", not a crash
         return None, (None, None)
+    mime = mime_from_head(head[:HEAD_BYTES])
+    if type_of_mime(mime) != "image":
+        return mime, (None, None)
+    size = _header_size(head)
+    if size is None and len(head) >= PROBE_BYTES:  # the header goes on past the first read
+        size = image_size(opener)
+    return mime, size or (None, None)
 
 
 def image_size(opener: Callable[[], IO[bytes]]) -> tuple[int | None, int | None]:

@@ -90,3 +90,20 @@ def test_videos_and_unreadable_files_are_never_parsed_as_images():
     assert sniff.probe(broken) == (None, (None, None))
     media = Media("clip.mp4", tree=None)
     assert (media.type, media.width) == (MediaType.VIDEO, None)  # missing: named, never opened
+
+
+def test_the_first_bytes_of_a_zip_member_are_its_own_whatever_the_compression(tmp_path):
+    data = _jpeg((64, 48), exif_bytes=40_000) + bytes(5000)
+    path = tmp_path / "mixed.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("stored.jpg", data, compress_type=zipfile.ZIP_STORED)
+        zf.writestr("deflated.jpg", data, compress_type=zipfile.ZIP_DEFLATED)
+        zf.writestr("tiny.txt", b"abc", compress_type=zipfile.ZIP_DEFLATED)
+        zf.writestr("bz.jpg", data, compress_type=zipfile.ZIP_BZIP2)
+    with ExportTree.from_paths([path]) as tree:
+        for name in ("stored.jpg", "deflated.jpg", "bz.jpg"):
+            for size in (1, 64, 16384, 100_000):
+                assert tree.read_head(name, size) == data[:size], (name, size)
+        assert tree.read_head("tiny.txt", 64) == b"abc"
+        shown = Media("deflated.jpg", tree=tree).as_dict()  # type and size from read_head
+        assert (shown["mime"], shown["width"], shown["height"]) == ("image/jpeg", 64, 48)
