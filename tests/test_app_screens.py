@@ -186,3 +186,11 @@ def test_the_indonesian_catalog_translates_every_message_of_the_app() -> None:
         catalog = read_po(fh)
     untranslated = [m.id for m in catalog if m.id and not (m.string if isinstance(m.string, str) else all(m.string))]
     assert len(catalog) > 150 and untranslated == []
+
+
+def test_a_place_that_publishes_by_itself_has_no_kit_and_says_so(home: Path) -> None:
+    app = AppClient()
+    app.choose_sample(home)
+    app.post("/places/folder", {"kind": "folder", "path": str(home / "site")})
+    page = app.get("/kit/0")
+    assert page.url.path == "/after" and "No kit to show" in page.text

@@ -11,6 +11,7 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
+import click
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -142,7 +143,7 @@ def _kit(request: Request) -> HandTarget:
 async def kit_page(request: Request) -> Response:
     try:
         place = _kit(request)
-    except (PindahError, Exception) as exc:  # click.BadParameter for a place not published by hand
+    except (PindahError, click.BadParameter) as exc:  # BadParameter: a place not published by hand
         say(request, "No kit to show: %(why)s", "error", why=getattr(exc, "message", None) or str(exc))
         return back("/after")
     n = request.path_params["n"]
