@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from pindah.adapters.contract import TextCounting
 from pindah.adapters.toolkit.textcount import Measure, raw_length, text_length
 from pindah.adapters.toolkit.textsplit import measure
+from pindah.adapters.toolkit import texttokens
 from pindah.adapters.toolkit.texttokens import tokenize
 from pindah.migrator.planner import PlanOptions, plan_posts
 from tests.plan_corpus import make_posts, plan_digest
@@ -66,6 +67,7 @@ def test_each_token_and_a_whole_text_weigh_what_text_length_says(text, counting,
     rule = Measure(counting, url_weight)
     assert measure(text, rule) == text_length(text, rule)
     tokens = tokenize(text, counting, url_weight)
+    assert texttokens._has_glue(text) == (texttokens._GLUE.search(text) is not None)  # its shortcut is exact
     for k, (start, end, weight, _) in enumerate(tokens.tuples()):
         piece = text[start:end]
         is_word = k % 2 == tokens.first_word

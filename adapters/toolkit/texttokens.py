@@ -37,7 +37,10 @@ _GLUE = regex.compile(
 )
 # Glue needs whitespace beside a non-ASCII character: the stdlib finds those places quickly
 # (str.isspace covers every Unicode space), and `_GLUE` then looks only there.
-_SPACE_BESIDE_NON_ASCII = re.compile(r"(?=\s[^\x00-\x7f]|[^\x00-\x7f]\s)")
+_AFTER_SPACE = re.compile(r"(?<=\s)[^\x00-\x7f]")  # zero-width sides: neighbours may overlap
+_BEFORE_SPACE = re.compile(r"[^\x00-\x7f](?=\s)")
+_MARK = regex.compile(r"[\p{GCB=Extend}\p{GCB=ZWJ}\p{GCB=SpacingMark}]")
+_PREPEND = regex.compile(r"\p{GCB=Prepend}")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _CR, _CR_OR_COLON = re.compile("\r"), re.compile("[\r:]")
 _ALL_SPACE = regex.compile(rf"[^\S{_NO_BREAK}]+")
@@ -109,7 +112,22 @@ def tokenize(text: str, counting: TextCounting, url_weight: int | None) -> Token
 def _has_glue(text: str) -> bool:
     if text.isascii():
         return False
-    return any(_GLUE.match(text, at.start()) for at in _SPACE_BESIDE_NON_ASCII.finditer(text))
+    # Each distinct character beside a space is looked up once (emoji next to spaces are
+    # common, marks and Prepend characters there are not); `_GLUE` has the last word.
+    if any(map(_glues_after_space, set(_AFTER_SPACE.findall(text)))) or any(
+            map(_glues_before_space, set(_BEFORE_SPACE.findall(text)))):
+        return _GLUE.search(text) is not None
+    return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _glues_after_space(char: str) -> bool:
+    return _MARK.match(char) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def _glues_before_space(char: str) -> bool:
+    return _PREPEND.match(char) is not None
 
 
 @functools.lru_cache(maxsize=8)
