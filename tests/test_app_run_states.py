@@ -88,3 +88,19 @@ def test_a_spent_daily_budget_waits_for_the_targets_time_and_goes_on_by_itself(a
     assert seen_limit  # the page said "continues at ..." while it waited
     assert runs.snapshot()["targets"][0]["state"] == "done"
     assert "8 published, 0 to do, 0 failed" in app.get("/run").text
+
+
+def test_the_time_left_follows_the_targets_own_limits_when_they_are_slower(app: AppClient) -> None:
+    import threading
+
+    from pindah.migrator.app.runs import TargetProgress, _AppProgress
+    from pindah.migrator.planner import plan_posts
+
+    slow = c.Capabilities(max_text=5000, backdating=True, rate_budgets=(c.RateBudget("posts", 2, 3600),))
+    plans = plan_posts(app.app.state.workspace.export().posts, slow)
+    progress = _AppProgress(TargetProgress("flaky"), plans, threading.Event(), lambda: None, slow)
+    progress.start(len(plans), 0)
+    progress.post_done(1)
+    # 7 posts left at 2 an hour: at least 3 more hours of waiting, however fast the first was.
+    assert progress.tp.eta_seconds is not None and progress.tp.eta_seconds >= 3 * 3600
+    assert progress.tp.current == plans[1].post.id

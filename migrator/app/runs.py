@@ -19,11 +19,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from pindah.adapters.contract import Capabilities
+
+from ..commands import _plan_options
 from ..engine import Selection, make_plans, migrate, target_label
 from ..errors import PindahError, RunStopped
 from ..planner import PostPlan
+from ..ratelimit import estimate_seconds
 from ..rights_setup import rights_for_run
-from ..commands import _plan_options
 from .workspace import Workspace
 
 
@@ -52,9 +55,18 @@ class _AppProgress:
     """The runner's Progress protocol, written into a TargetProgress the page reads."""
 
     def __init__(self, tp: TargetProgress, plans: list[PostPlan], stop: threading.Event,
-                 changed: Callable[[], None]) -> None:
+                 changed: Callable[[], None], caps: Capabilities | None = None) -> None:
         self.tp, self.plans, self.stop, self.changed = tp, plans, stop, changed
+        self.caps = caps
         self.started = time.monotonic()
+
+    def _under_limits(self, left: int) -> float:
+        """How long the posts left take under the target's own budgets (what `plan` says)."""
+        if self.caps is None or not left:
+            return 0.0
+        rest = self.plans[len(self.plans) - left:]
+        counts = {"posts": sum(len(p.parts) for p in rest), "media": sum(len(part.media) for p in rest for part in p.parts)}
+        return estimate_seconds(self.caps.rate_budgets, counts, call_seconds=self.caps.typical_call_seconds)
 
     def _show_current(self) -> None:
         plan = self.plans[self.tp.done] if self.tp.done < len(self.plans) else None
@@ -70,7 +82,9 @@ class _AppProgress:
         self.tp.done += 1
         elapsed = time.monotonic() - self.started
         left = self.tp.total - self.tp.done
-        self.tp.eta_seconds = elapsed / self.tp.done * left if self.tp.done else None
+        # The pace so far, or the target's limits when they are slower (a daily budget).
+        seen = elapsed / self.tp.done * left if self.tp.done else 0.0
+        self.tp.eta_seconds = max(seen, self._under_limits(left)) or None
         self._show_current()
         self.changed()
         if self.stop.is_set() and left:
@@ -149,7 +163,7 @@ class RunManager:
             tp.label = target_label(adapter)
             while True:
                 plans = make_plans(exp, adapter, Selection(), options)
-                progress = _AppProgress(tp, plans, self.stop_event, self._changed)
+                progress = _AppProgress(tp, plans, self.stop_event, self._changed, adapter.caps)
                 outcome, _ = migrate(exp, adapter, plans, progress=progress, stamp=stamp)
                 tp.published += len(outcome.posted)
                 tp.found += len(outcome.found)
