@@ -194,3 +194,18 @@ def test_a_place_that_publishes_by_itself_has_no_kit_and_says_so(home: Path) -> 
     app.post("/places/folder", {"kind": "folder", "path": str(home / "site")})
     page = app.get("/kit/0")
     assert page.url.path == "/after" and "No kit to show" in page.text
+
+
+def test_an_error_in_a_screen_is_one_line_on_the_page_never_a_traceback(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pindah.migrator.app import workspace
+    from pindah.migrator.errors import PindahError
+
+    app = AppClient()
+    app.choose_sample(home)
+
+    def broken(self: object) -> None:
+        raise PindahError("your choices file cannot be read", "fix or delete it")
+    monkeypatch.setattr(workspace.Workspace, "edits", broken)
+    page = app.get("/plan")
+    assert page.status_code == 200 and "Something could not be done: your choices file cannot be read." in page.text
+    assert "Traceback" not in page.text

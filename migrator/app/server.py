@@ -11,11 +11,12 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ..errors import PindahError
 from . import routes_after, routes_export, routes_oauth, routes_places, routes_plan, routes_run
 from .i18n import LANGUAGES
 from .runs import RunManager
 from .security import CsrfRefused, Guard, Keys, checked_form
-from .web import LANG_COOKIE, back
+from .web import LANG_COOKIE, back, say
 from .workspace import Workspace
 
 STATIC = Path(__file__).parent / "static"
@@ -35,6 +36,17 @@ async def _csrf_refused(request: Request, exc: Exception) -> Response:
     return PlainTextResponse("Refused: this request did not come from pindah's own page.", 403)
 
 
+async def _pindah_error(request: Request, exc: Exception) -> Response:
+    """An error an artist can act on, raised by a screen: said on the page, never a traceback."""
+    say(request, "Something could not be done: %(why)s", "error", why=exc.one_line())  # type: ignore[attr-defined]
+    return back("/")
+
+
+async def _bug(request: Request, exc: Exception) -> Response:
+    return PlainTextResponse(f"Unexpected error: {type(exc).__name__}. This is a bug in pindah: nothing was lost; "
+                             "go back and try again, and please report what you did.", 500)
+
+
 def build_app(config: dict[str, Any], *, port: int, config_path: Path | None = None,
               keys: Keys | None = None, resume: bool = True) -> tuple[Guard, Starlette]:
     """The app for one launch, behind its guard (and the bare app, for its state).
@@ -44,7 +56,8 @@ def build_app(config: dict[str, Any], *, port: int, config_path: Path | None = N
     routes = [*routes_export.routes, *routes_places.routes, *routes_plan.routes, *routes_run.routes,
               *routes_after.routes, *routes_oauth.routes, Route("/lang", set_language, methods=["POST"]),
               Mount("/static", StaticFiles(directory=STATIC), name="static")]
-    app = Starlette(routes=routes, exception_handlers={CsrfRefused: _csrf_refused})
+    app = Starlette(routes=routes, exception_handlers={CsrfRefused: _csrf_refused, PindahError: _pindah_error,
+                                                       Exception: _bug})
     app.state.keys = keys
     app.state.workspace = workspace
     app.state.runs = RunManager(workspace)
