@@ -11,9 +11,11 @@ update them, and say why in its commit.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import timedelta, timezone
 
 import pytest
+import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -72,3 +74,10 @@ def test_each_token_and_a_whole_text_weigh_what_text_length_says(text, counting,
         piece = text[start:end]
         is_word = k % 2 == tokens.first_word
         assert weight == (text_length(piece, rule) if is_word else raw_length(piece, counting)), piece
+
+
+def test_the_stdlib_splits_text_at_exactly_the_spaces_the_unicode_rules_break_at():
+    every_character = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    by_unicode = [m.start() for m in regex.finditer(texttokens._BREAKING_SPACE, every_character)]
+    spelled = [m.start() for m in re.finditer(texttokens._BREAKING_SPACE_SPELLED, every_character)]
+    assert by_unicode == spelled and len(spelled) == 22

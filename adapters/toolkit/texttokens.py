@@ -28,7 +28,10 @@ from .textcount import GRAPHEME, JOINER, Measure, raw_length, text_length
 
 # Whitespace a text may be broken at. No-break spaces (French « », figures) are glue, not gaps.
 _NO_BREAK = "\u00a0\u2007\u202f"
-_SPLIT = regex.compile(rf"([^\S{_NO_BREAK}]+)")
+_BREAKING_SPACE = "[^\\S" + _NO_BREAK + "]"  # in `regex` terms: Unicode White_Space but the above
+# The same characters spelled out for the stdlib, which splits faster (a test checks both agree).
+_BREAKING_SPACE_SPELLED = "[\t-\r \x85\u1680\u2000-\u2006\u2008-\u200a\u2028\u2029\u205f\u3000]"
+_SPLIT = re.compile(f"({_BREAKING_SPACE_SPELLED}+)")
 # The only places where whitespace and the next or previous character form one grapheme: a
 # combining mark (or ZWJ) right after a space, or a Prepend character right before one. When a
 # text has none (nearly always), splitting at whitespace runs is splitting at grapheme boundaries.
