@@ -1,8 +1,16 @@
 """The app's languages (English, Bahasa Indonesia) and its Jinja2 environment.
 
-Texts are gettext messages, extracted by Babel (`pybabel extract -F migrator/app/babel.cfg`)
-into `locale/<lang>/LC_MESSAGES/pindah_app.po`; the compiled `.mo` files are committed beside
-them and rebuilt from the `.po` at start-up when older (so an edited translation shows at once).
+Texts are gettext messages. After changing a text, from the repository root:
+
+    pybabel extract -F migrator/app/babel.cfg -k say:2 -k t:2 -k gettext:2 -k ngettext:1,2 \
+        --no-location -o /tmp/pindah_app.pot migrator/app
+    pybabel update -i /tmp/pindah_app.pot -d migrator/app/locale -D pindah_app --no-location
+    (translate the new entries in locale/id/LC_MESSAGES/pindah_app.po)
+    pybabel compile -d migrator/app/locale -D pindah_app
+
+The compiled `.mo` files are committed beside the `.po` files, and rebuilt from the `.po` at
+start-up when older (so an edited translation shows at once). tests/test_app_screens.py fails
+while any message is untranslated.
 
 The language comes from the artist's choice (a cookie, switchable on every page), else from
 the browser's Accept-Language, else English.

@@ -90,6 +90,10 @@ def choose_sample_and_place(driver: Any, app: AppProcess, shots: Screens, kind: 
     driver.get(app.address)
     wait_text(driver, "Find your Instagram download")
     shots.shoot("1-find-export")
+    button(driver, "Look through my folders").click()
+    wait_text(driver, "Choose a folder or ZIP")
+    shots.shoot("1-chooser")
+    driver.back()
     button(driver, "Use this one").click()
     wait_text(driver, "What is in your export")
     assert "2021-03-14 – 2025-02-14" in driver.page_source
