@@ -3,7 +3,7 @@
 Room: turning the engine's requests (`PostRequest`, `PreparedMedia`) into AT Protocol records
 and blobs, and reading them back. Splitting captions, fitting images, stripping GPS, retrying,
 pacing and journaling are the engine's; the wire (XRPC, sessions, identity) is
-`adapters.bluesky_xrpc`; record keys, facets and video facts are `adapters.bluesky_record`.
+`adapters.bluesky_xrpc`; the account and its login `adapters.bluesky_account`; record keys, facets and video facts are `adapters.bluesky_record`.
 
     --to bluesky:HANDLE          e.g. bluesky:rina.bsky.social
     [targets.bluesky]            in the config file, every key also as PINDAH_BLUESKY_<KEY>:
@@ -33,20 +33,28 @@ What makes it trustworthy:
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import re
-import sys
-from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pindah.adapters.toolkit.paths import state_dir
-from pindah.adapters.contract import PindahError, PostFailed, RunStopped, TransientError
-from pindah.adapters.toolkit.http import RateObserver, RateReport
+from pindah.adapters.contract import PindahError, PostFailed, TransientError
+from pindah.adapters.toolkit.http import RateObserver
 from pindah.adapters.toolkit.mp4 import mp4_info
 
+from .bluesky_account import BlueskyAccount
+from .bluesky_captions import caption_entries, reupload_captions, upload_captions
+from .bluesky_record import derive_rkey, detect_facets, iso_time
+from .bluesky_xrpc import (
+    PLC_DIRECTORY,
+    Identity,
+    SessionStore,
+    Unreachable,
+    XrpcClient,
+    XrpcError,
+    new_http,
+    to_target_error,
+)
 from .contract import (
     MIB,
     Adapter,
@@ -58,26 +66,8 @@ from .contract import (
     RemoteRef,
     TextCounting,
 )
-from .bluesky_captions import caption_entries, reupload_captions, upload_captions
-from .bluesky_record import derive_rkey, detect_facets, iso_time
-from .bluesky_xrpc import (
-    PLC_DIRECTORY,
-    Identity,
-    Session,
-    SessionStore,
-    Unreachable,
-    XrpcClient,
-    XrpcError,
-    check_url,
-    new_http,
-    resolve_identity,
-    to_target_error,
-)
 
 POST = "app.bsky.feed.post"
-# XRPC methods -> the budget names of `capabilities.rate_budgets`, for rate reports.
-_BUDGET_OF = {"com.atproto.repo.uploadBlob": "media", "com.atproto.repo.createRecord": "posts",
-              "com.atproto.repo.deleteRecord": "deletes"}
 # The lexicon's own per-image limit: `l.blob({accept: ['image/*'], maxSize: 2000000})` for
 # app.bsky.embed.images and app.bsky.embed.gallery in the reference PDS (@atproto/pds
 # dist/lexicons/app/bsky/embed/images.defs.js). Lexicons are not served over XRPC, so it is
@@ -89,13 +79,12 @@ LEXICON_VIDEO_BYTES = 300_000_000
 DEFAULT_VIDEO_SECONDS = 180.0  # what every Bluesky app plays; the newest take 10 minutes
 MAX_LANGS = 3
 GALLERY_ITEMS = 10  # the lexicon allows 20; clients "should currently enforce a soft limit of 10"
-MAIN_PASSWORD_SCOPE = "com.atproto.access"  # app passwords get com.atproto.appPass[Privileged]
 _IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 _VIDEO_TYPES = frozenset({"video/mp4"})  # app.bsky.embed.video takes mp4 only
 _LANG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")  # BCP 47, as far as posts use it
 
 
-class BlueskyAdapter(Adapter):
+class BlueskyAdapter(BlueskyAccount, Adapter):
     name = "bluesky"
     description = "Bluesky, or your own AT Protocol server (PDS)"
     example = "bluesky:yourname.bsky.social"
@@ -199,28 +188,6 @@ class BlueskyAdapter(Adapter):
 
     def finish(self) -> None:
         self._http.close()
-
-    def login(self, *, paste_token: bool = False, browser: bool = True) -> str:
-        """`pindah login bluesky:HANDLE`: log in now (an app password, asked for unless in the
-        environment or config) and keep the session, never the password."""
-        self.prepare(interactive=True)
-        handle = self._resolve().handle
-        if self._client().session is None:
-            raise RunStopped(f"not logged in to Bluesky as {handle}", "run the command in a terminal to be asked "
-                             "for an app password, or set PINDAH_TARGETS_BLUESKY_APP_PASSWORD")
-        return f"Logged in to Bluesky as @{handle}. The session (never the password) is kept, readable only by you."
-
-    def logout(self) -> list[str]:
-        """Revoke the kept session on the server and forget it."""
-        handle, store, client = self._resolve().handle, self._store, self._client()
-        saved = store.load() if store else None
-        if store is None or saved is None:
-            return [f"pindah had no saved login for @{handle}."]
-        client.session = saved
-        client.logout()  # deleteSession: the app password's session ends on the server too
-        store.delete()
-        return [f"Logged out of Bluesky (@{handle}). The app password itself stays valid until you "
-                "revoke it under Settings → Privacy and security → App passwords."]
 
     # -- media ------------------------------------------------------------------------------
     def upload_media(self, media: PreparedMedia, key: str) -> RemoteRef:
@@ -384,84 +351,6 @@ class BlueskyAdapter(Adapter):
     def _ref(self, rkey: str, uri: str, cid: str) -> RemoteRef:
         return RemoteRef(uri, f"{self.app_url}/profile/{self._did()}/post/{rkey}", {"cid": cid, "rkey": rkey})
 
-    # -- identity, session ------------------------------------------------------------------
-
-    def _resolve(self) -> Identity:
-        if self.identity is None:
-            self.identity = resolve_identity(
-                self.handle, self._http, pds_override=self.setting("pds") or None,
-                handle_resolver=self.setting("handle_resolver") or None,
-                plc_directory=str(self.setting("plc_directory") or PLC_DIRECTORY))
-            self._store = SessionStore(state_dir() / "sessions" / "bluesky", self.identity.did, self.identity.pds)
-        return self.identity
-
-    def _did(self) -> str:
-        return self._resolve().did
-
-    def _client(self) -> XrpcClient:
-        if self.client is None:
-            identity = self._resolve()
-            check_url(identity.pds)
-            self.client = XrpcClient(identity.pds, http=self._http, observers=[self._report_rate])
-            self.client.on_session = self._session_changed
-            self.client.relogin = self._relogin
-        return self.client
-
-    def _authed(self) -> XrpcClient:
-        client = self._client()
-        if client.session is None and self._relogin() is None:
-            raise RunStopped(f"not logged in to Bluesky as {self.handle}",
-                             "run the command in a terminal to be asked for an app password, or set "
-                             "PINDAH_BLUESKY_APP_PASSWORD (Settings → Privacy and security → App passwords)")
-        return client
-
-    def _session_changed(self, session: Session | None) -> None:
-        if self._store is None:
-            return
-        if session is None:
-            self._store.delete()
-        elif session.scope() != MAIN_PASSWORD_SCOPE:
-            self._store.save(session)
-
-    def _relogin(self) -> Session | None:
-        if self._password is None and not self._interactive:
-            return None
-        return self._login()
-
-    def _login(self) -> Session:
-        identity, client = self._resolve(), self._client()
-        if self._password is None:
-            self._password = _ask_password(identity.handle)
-        try:
-            session = client.login(identity.did, self._password)
-        except XrpcError as exc:
-            self._password = None
-            if exc.status == 429:
-                resume = datetime.fromtimestamp(client.clock() + (exc.retry_after or 300), tz=UTC)
-                raise RunStopped("Bluesky has had too many logins for this account; it takes new ones again "
-                                 f"from {resume.astimezone().strftime('%Y-%m-%d %H:%M')}",
-                                 "run the same command again after that time", resume_at=resume) from None
-            if exc.status in (400, 401):
-                raise RunStopped(f"Bluesky did not accept the app password for {identity.handle} ({exc.error})",
-                                 "create an app password under Settings → Privacy and security → App passwords "
-                                 "and use that, never your main password") from None
-            raise to_target_error(exc, "log in") from None
-        if session.scope() == MAIN_PASSWORD_SCOPE:
-            client.logout()  # revoke what the main password just opened
-            self._password = None
-            raise RunStopped("that is your main Bluesky password; pindah only takes an app password",
-                             "create one under Settings → Privacy and security → App passwords, so you can "
-                             "revoke pindah's access at any time without changing your password")
-        if session.did != identity.did:
-            client.logout()
-            raise RunStopped(f"the server logged in a different account than {identity.handle}")
-        return session
-
-    def _report_rate(self, report: RateReport) -> None:
-        budget = _BUDGET_OF.get(report.family)
-        for observer in self.rate_observers:
-            observer(replace(report, family=budget) if budget else report)
-
     @staticmethod
     def _blob_limit(client: XrpcClient) -> Any:
         """describeServer's blobUploadLimit; None when the server does not say (no answer at all
@@ -579,15 +468,3 @@ def _int(value: Any) -> int | None:
 def _duration(seconds: float) -> str:
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest} s" if minutes and rest else f"{minutes} min" if minutes else f"{rest} s"
-
-
-def _ask_password(handle: str) -> str:
-    if not sys.stdin.isatty():
-        raise RunStopped(f"no app password for {handle}", "set PINDAH_BLUESKY_APP_PASSWORD, or run in a terminal")
-    print(f"Log in to Bluesky as {handle} with an APP password, never your main password.\n"
-          "Create one under Settings → Privacy and security → App passwords; you can revoke it "
-          "there at any time.", file=sys.stderr)
-    password = getpass.getpass("App password (not shown): ").strip()
-    if not password:
-        raise RunStopped("no app password given", "run the same command again when you have one")
-    return password

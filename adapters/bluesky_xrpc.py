@@ -39,13 +39,27 @@ from pindah.adapters.toolkit.http import (
     RateObserver,
     is_loopback,
     new_session,
-    to_target_error as _mapped,
 )
 from pindah.adapters.toolkit.http import check_url as _check_url
+from pindah.adapters.toolkit.http import (
+    to_target_error as _mapped,
+)
 from pindah.adapters.toolkit.tokens import write_private
 
-__all__ = ["Identity", "Session", "SessionStore", "XrpcClient", "XrpcError", "check_url", "describe_policy",
-           "Unreachable", "is_loopback", "new_http", "resolve_identity", "to_target_error"]
+__all__ = [
+    "Identity",
+    "Session",
+    "SessionStore",
+    "Unreachable",
+    "XrpcClient",
+    "XrpcError",
+    "check_url",
+    "describe_policy",
+    "is_loopback",
+    "new_http",
+    "resolve_identity",
+    "to_target_error",
+]
 
 new_http = new_session  # a requests session with the toolkit's User-Agent and stale-connection re-send
 REFRESH_MARGIN = 300.0  # refresh an access token this many seconds before it expires

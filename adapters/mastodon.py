@@ -53,11 +53,11 @@ from .mastodon_auth import (
     LoginIO,
     login,
     login_command,
-    logout as forget_login,
     logout_command,
     store_for,
     who,
 )
+from .mastodon_auth import logout as forget_login
 from .mastodon_flavour import (
     MASTODON_DEFAULTS,
     MEDIA_REUSE_SECONDS,

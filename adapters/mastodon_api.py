@@ -34,13 +34,15 @@ from pindah.adapters.toolkit.http import (
     HttpClient,
     HttpError,
     RateObserver,
-    check_url as _check_url,
     error_text,
     parse_reset,
     to_target_error,
 )
+from pindah.adapters.toolkit.http import (
+    check_url as _check_url,
+)
 
-__all__ = ["ApiClient", "ApiError", "Reply", "check_url", "login_hint", "parse_reset", "UPLOAD_TIMEOUT"]
+__all__ = ["UPLOAD_TIMEOUT", "ApiClient", "ApiError", "Reply", "check_url", "login_hint", "parse_reset"]
 
 log = logging.getLogger("pindah.mastodon")
 

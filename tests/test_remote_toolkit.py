@@ -12,8 +12,14 @@ import responses
 
 from pindah.adapters.bluesky import LEXICON_IMAGE_BYTES, BlueskyAdapter
 from pindah.adapters.contract import PindahError, PostFailed, RunStopped, TransientError
-from pindah.adapters.toolkit.http import HttpClient, HttpError, check_url, is_loopback, to_target_error
-from pindah.adapters.toolkit.oauth import OAuthSteps, LoginIO, browser_login
+from pindah.adapters.toolkit.http import (
+    HttpClient,
+    HttpError,
+    check_url,
+    is_loopback,
+    to_target_error,
+)
+from pindah.adapters.toolkit.oauth import LoginIO, OAuthSteps, browser_login
 from pindah.adapters.toolkit.tokens import SecretStore
 
 NOWHERE = "http://127.0.0.1:9"  # nothing listens on the discard port

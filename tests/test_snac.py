@@ -25,6 +25,7 @@ from pindah.migrator import journal as J
 from pindah.migrator.cli import cli
 from pindah.migrator.engine import journals_for
 from pindah.migrator.journal import Journal
+
 from tests.snac_server import USER, SnacServer, in_ci, snac_missing
 
 pytestmark = [pytest.mark.integration, pytest.mark.mastodon]

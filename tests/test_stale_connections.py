@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 
 from pindah.adapters.toolkit.http import HttpClient, HttpError
 from pindah.migrator.cli import cli
+
 from tests.exportbuilder.meta_json import write_meta_json
 from tests.exportbuilder.spec import SynthPost
 from tests.stale_server import StaleMastodon

@@ -36,12 +36,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+
+from pindah.adapters.contract import (
+    PindahError,
+    PostFailed,
+    RunStopped,
+    TargetError,
+    TransientError,
+)
+from pindah.adapters.toolkit import __version__
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ProtocolError
 from urllib3.util.retry import Retry
-
-from pindah.adapters.contract import PindahError, PostFailed, RunStopped, TargetError, TransientError
-from pindah.adapters.toolkit import __version__
 
 log = logging.getLogger("pindah.http")
 
