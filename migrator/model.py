@@ -15,7 +15,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Callable
 
 from pindah.adapters.toolkit import textparse
 
@@ -133,7 +133,7 @@ class Media:
     def mime(self) -> str | None:
         """Sniffed from the first bytes (cached); None when missing or not media we know."""
         if self._mime is _UNKNOWN:
-            self._mime = None if self.missing else sniff.sniff_mime(self._opener)
+            self._mime = None if self.missing else sniff.sniff_mime(self._opener, self._read_head())
         return self._mime  # type: ignore[return-value]
 
     @property
@@ -149,9 +149,7 @@ class Media:
         if self._size_px is None:
             if self._mime is _UNKNOWN and not self.missing:
                 # Type and size from one read of the header (a ZIP member is opened once).
-                read_head = getattr(self.tree, "read_head", None)
-                self._mime, self._size_px = sniff.probe(
-                    self._opener, None if read_head is None else lambda n: read_head(self.path, n))
+                self._mime, self._size_px = sniff.probe(self._opener, self._read_head())
             else:
                 readable = self.type is MediaType.IMAGE and sniff.type_of_mime(self.mime) == "image"
                 self._size_px = sniff.image_size(self._opener) if readable else (None, None)
@@ -164,6 +162,11 @@ class Media:
     @property
     def height(self) -> int | None:
         return self._dimensions()[1]
+
+    def _read_head(self) -> Callable[[int], bytes] | None:
+        """The export's cheap way to read a file's first bytes, when it has one (ZIP members)."""
+        read_head = getattr(self.tree, "read_head", None)
+        return None if read_head is None else lambda n: read_head(self.path, n)
 
     def _opener(self) -> IO[bytes]:
         return self.tree.open(self.path)  # type: ignore[union-attr]

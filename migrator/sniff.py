@@ -65,9 +65,11 @@ def type_from_name(path: str) -> str:
     return "image"
 
 
-def sniff_mime(opener: Callable[[], IO[bytes]]) -> str | None:
+def sniff_mime(opener: Callable[[], IO[bytes]], read_head: Callable[[int], bytes] | None = None) -> str | None:
     """MIME type from the first bytes. Unreadable files give None, never an exception."""
     try:
+        if read_head is not None:
+            return mime_from_head(read_head(HEAD_BYTES))
         with opener() as fh:
             return mime_from_head(fh.read(HEAD_BYTES))
     except Exception:  # noqa: BLE001 - a broken member is reported as "not media", not a crash
