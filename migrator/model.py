@@ -55,6 +55,7 @@ class AltOrigin(str, enum.Enum):
     INSTAGRAM = "instagram"  # Instagram's automatic "Photo by ... May be an image of ..."
 
 
+_MEDIA_TYPES = {"image": MediaType.IMAGE, "video": MediaType.VIDEO}
 _UNKNOWN = object()  # "not sniffed yet", distinct from a sniffed None
 
 
@@ -138,9 +139,11 @@ class Media:
 
     @property
     def type(self) -> MediaType:
-        sniffed = sniff.type_of_mime(self.mime)
-        if sniffed is not None:
-            return MediaType(sniffed)
+        mime = self.mime
+        if mime is not None:  # a dict, not MediaType(...): planning asks this of every file
+            sniffed = _MEDIA_TYPES.get(mime.partition("/")[0])
+            if sniffed is not None:
+                return sniffed
         if self.type_hint is not None:
             return self.type_hint
         return MediaType(sniff.type_from_name(self.path))
