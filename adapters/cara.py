@@ -131,7 +131,7 @@ class CaraAdapter(Adapter):
         return value
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def prepare(self, *, interactive: bool) -> None:
+    def prepare(self, *, interactive: bool, dry_run: bool = False) -> None:
         # Checks only: a dry run calls this too and must leave nothing behind.
         if self.kit.exists() and not self.kit.is_dir():
             raise RunStopped(f"{self.kit} is a file, not a folder", "choose another place with --to cara:PATH")

@@ -270,10 +270,16 @@ class Adapter:
         return ()
 
     # -- lifecycle --------------------------------------------------------------------------
-    def prepare(self, *, interactive: bool) -> None:
+    # Set by `prepare` when a dry run could not reach the server and planned with the
+    # platform's published limits instead; the engine shows it beside the plan.
+    offline_note: str | None = None
+
+    def prepare(self, *, interactive: bool, dry_run: bool = False) -> None:
         """Log in or open the destination, read the server's limits into `self.caps`.
 
-        Dry runs call this too: it may read and check, but must not write or create anything."""
+        Dry runs call this too (`dry_run=True`): it may read and check, but must not write or
+        create anything, and where the server cannot be reached it may plan with published
+        defaults (saying so in `offline_note`) instead of failing."""
 
     def account(self) -> str:
         """Stable name of the destination account/place; it keys the journal."""

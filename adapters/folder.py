@@ -111,7 +111,7 @@ class FolderAdapter(Adapter):
         self._lock = threading.Lock()  # the engine may upload from worker threads
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def prepare(self, *, interactive: bool) -> None:
+    def prepare(self, *, interactive: bool, dry_run: bool = False) -> None:
         # Only checks: a dry run calls prepare() too, and must leave no folder behind.
         # Folders are created by the first write.
         if self.site.exists() and not self.site.is_dir():

@@ -21,6 +21,7 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 from . import aftercare_commands
 from .cli_support import parse_include
@@ -162,10 +163,12 @@ def _one_target(config: dict[str, Any], exp: Any, spec: str, selection: Selectio
     adapter = make_target(spec, config)
     limits = ServerLimits()
     watch_rates(adapter, limits.report)  # logging in already says what the server allows
-    adapter.prepare(interactive=sys.stdin.isatty() and not is_dry)
+    adapter.prepare(interactive=sys.stdin.isatty() and not is_dry, dry_run=is_dry)
     plans = make_plans(exp, adapter, selection, options)
     name = target_label(adapter)
     out = Console()
+    if adapter.offline_note:
+        err.print(Text(adapter.offline_note))
     progress = RichProgress(("Checking for " if is_dry else "Moving to ") + name)
     try:
         if is_dry:

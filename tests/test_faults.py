@@ -168,7 +168,7 @@ def test_bluesky_401_stops_the_run_at_once_and_the_next_run_finishes_exactly_onc
         done = run(args, env)
     clean_failure(done)
     assert done.returncode == 3, done.stdout + done.stderr
-    assert "refused the login" in _said(done) and "app password" in _said(done)
+    assert "did not accept pindah's login" in _said(done) and "app password" in _said(done)
     # The run stopped at the first 401: no further create, no upload after it.
     assert after_401 == {CREATE: 1}, after_401
     resumed = finish(args, env | {"PINDAH_BLUESKY_PDS": bluesky_pds.url})

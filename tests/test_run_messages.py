@@ -159,3 +159,14 @@ def test_the_footer_links_each_post_to_its_instagram_address_from_an_instaloader
     assert result.exit_code == 0, result.output
     [post] = site_posts(site)
     assert post["parts"][0]["text"].endswith("Also on Instagram: https://www.instagram.com/p/CxYz12AbCdE/")
+
+
+def test_a_bluesky_plan_without_a_network_uses_the_published_limits_and_says_so(tmp_path, monkeypatch):
+    root = export(tmp_path, [SynthPost(T0, "Offline study #ink", [SynthMedia()])])
+    # A closed loopback port stands for "no network": the plan must still be made, and say how.
+    monkeypatch.setenv("PINDAH_TARGETS_BLUESKY_PDS", "http://127.0.0.1:9")
+    done = pindah("plan", str(root), "--to", "bluesky:alice.bsky.social")
+    assert done.exit_code == 0, done.output
+    text = said(done)
+    assert "could not be reached" in text and "planned with Bluesky's published limits" in text
+    assert "Dry run for bluesky:alice.bsky.social: nothing was published." in text
