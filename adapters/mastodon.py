@@ -52,8 +52,6 @@ from .mastodon_auth import (
     TOKEN_ENV,
     LoginIO,
     login,
-    login_command,
-    logout_command,
     store_for,
     who,
 )
@@ -75,7 +73,7 @@ from .mastodon_status import (
     ulid_before,
 )
 
-__all__ = ["MastodonAdapter", "login_command", "logout_command"]
+__all__ = ["MastodonAdapter"]
 
 log = logging.getLogger("pindah.mastodon")
 

@@ -27,9 +27,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
-
-import click
+from urllib.parse import urlencode
 
 from pindah.adapters.contract import PindahError, RunStopped
 from pindah.adapters.toolkit.oauth import OOB, LoginIO, OAuthSteps, browser_login
@@ -37,8 +35,8 @@ from pindah.adapters.toolkit.tokens import SecretStore
 
 from .mastodon_api import ApiClient, ApiError, check_url, login_hint
 
-__all__ = ["KEYRING_SERVICE", "OOB", "LoginIO", "TokenRecord", "TokenStore", "login", "login_command",
-           "logout", "logout_command", "server_of", "store_for", "who"]
+__all__ = ["KEYRING_SERVICE", "OOB", "LoginIO", "TokenRecord", "TokenStore", "login",
+           "logout", "server_of", "store_for", "who"]
 
 APP_NAME = "pindah"
 SCOPES = "read write"
@@ -197,31 +195,3 @@ def server_of(target: str) -> str:
     if not location.startswith(("http://", "https://")):
         raise PindahError(f"{target!r} does not name a server", "write it like mastodon:https://example.social")
     return check_url(location)
-
-
-# -- commands (attached to the CLI by migrator.cli) ----------------------------------------------
-@click.command()
-@click.argument("target", metavar="TARGET")
-@click.option("--token", "use_token", is_flag=True,
-              help="Use a personal access token (made in the server's settings) instead of the browser.")
-@click.option("--no-browser", is_flag=True, help="Do not open a browser: show a code to paste instead.")
-@click.pass_obj
-def login_command(config: dict[str, Any] | None, target: str, use_token: bool, no_browser: bool) -> None:
-    """Log in to a Mastodon, Pixelfed or GoToSocial server (TARGET: mastodon:https://server)."""
-    record, where = login(server_of(target), (config or {}).get("targets", {}).get("mastodon", {}) or {},
-                          LoginIO(), use_token=use_token, browser=not no_browser)
-    click.echo(f"Logged in to {urlsplit(record.server).netloc} as @{record.acct}. "
-               f"The login is kept in {where}.")
-
-
-@click.command()
-@click.argument("target", metavar="TARGET")
-@click.pass_obj
-def logout_command(config: dict[str, Any] | None, target: str) -> None:
-    """Forget pindah's login to a Mastodon, Pixelfed or GoToSocial server and revoke it."""
-    server = server_of(target)
-    removed, note = logout(server, (config or {}).get("targets", {}).get("mastodon", {}) or {})
-    host = urlsplit(server).netloc
-    click.echo(f"Logged out of {host}." if removed else f"pindah had no saved login for {host}.")
-    if note:
-        click.echo(f"Note: {note}.")

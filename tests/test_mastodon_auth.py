@@ -24,11 +24,10 @@ from pindah.adapters.mastodon_auth import (
     TokenRecord,
     TokenStore,
     login,
-    login_command,
     logout,
-    logout_command,
     server_of,
 )
+from pindah.migrator.account_commands import login_command, logout_command
 from pindah.migrator.errors import PindahError
 from tests.mastodon_sim import TOKEN, SimServer
 
