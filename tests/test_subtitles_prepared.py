@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 from pathlib import Path
 
 import pytest
@@ -13,27 +12,12 @@ from pindah.adapters.toolkit.subtitles import srt_to_vtt, to_vtt
 from pindah.migrator.media import process_media
 from pindah.migrator.model import Media, Subtitle
 from tests.exportbuilder.media import mp4_bytes
+from tests.exportbuilder.memory import MemoryTree
 
 VIDEO_TARGET = Capabilities(image_max_bytes=1_000_000, video_mime_types=frozenset({"video/mp4"}),
                             video_max_bytes=100_000_000, video_subtitles=True)
 SRT = ("1\r\n00:00:00,000 --> 00:00:01,500\r\nLukisan pagi\r\n\r\n"
        "2\r\n00:00:01,500 --> 00:00:03,040\r\nthen the harbour --> at night\r\n")
-
-
-class Tree:
-    """What Media needs of an export tree, over a dict of bytes."""
-
-    def __init__(self, files: dict[str, bytes]) -> None:
-        self.files = files
-
-    def exists(self, path: str) -> bool:
-        return path in self.files
-
-    def size(self, path: str) -> int:
-        return len(self.files[path])
-
-    def open(self, path: str) -> io.BytesIO:
-        return io.BytesIO(self.files[path])
 
 
 def test_subrip_becomes_webvtt_with_header_dotted_milliseconds_and_no_stray_arrows() -> None:
@@ -54,7 +38,7 @@ def test_webvtt_stays_webvtt() -> None:
 
 def test_a_prepared_video_carries_its_subtitles_as_webvtt_files(tmp_path: Path) -> None:
     video, srt, vtt = "media/posts/202409/AQx_1.mp4", "media/posts/202409/AQx_1_17874.srt", "media/posts/202409/AQx_1.en.vtt"
-    tree = Tree({video: mp4_bytes(payload=3000), srt: SRT.encode(), vtt: b"WEBVTT\n\n00:01.000 --> 00:02.000\nHi\n"})
+    tree = MemoryTree({video: mp4_bytes(payload=3000), srt: SRT.encode(), vtt: b"WEBVTT\n\n00:01.000 --> 00:02.000\nHi\n"})
     media = Media(video, tree, subtitles=(Subtitle(srt, "srt"), Subtitle(vtt, "vtt", "en")))
     result = process_media(media, VIDEO_TARGET, tmp_path / "cache")
     assert result.prepared is not None
@@ -68,7 +52,7 @@ def test_a_prepared_video_carries_its_subtitles_as_webvtt_files(tmp_path: Path) 
 
 def test_a_target_that_takes_no_subtitles_gets_the_video_and_the_report_says_they_stay_behind(tmp_path: Path) -> None:
     video, srt = "media/posts/202409/AQx_1.mp4", "media/posts/202409/AQx_1_17874.srt"
-    media = Media(video, Tree({video: mp4_bytes(payload=3000), srt: SRT.encode()}), subtitles=(Subtitle(srt, "srt"),))
+    media = Media(video, MemoryTree({video: mp4_bytes(payload=3000), srt: SRT.encode()}), subtitles=(Subtitle(srt, "srt"),))
     no_subtitles = dataclasses.replace(VIDEO_TARGET, video_subtitles=False)
     result = process_media(media, no_subtitles, tmp_path / "cache")
     assert result.prepared is not None and result.prepared.subtitles == ()
@@ -87,7 +71,7 @@ def test_the_built_in_targets_say_which_take_subtitles() -> None:
 
 def test_a_missing_subtitle_file_leaves_the_video_to_go_without_it_and_says_so(tmp_path: Path) -> None:
     video = "media/posts/202409/AQx_1.mp4"
-    media = Media(video, Tree({video: mp4_bytes(payload=3000)}), subtitles=(Subtitle("media/posts/202409/gone.srt", "srt"),))
+    media = Media(video, MemoryTree({video: mp4_bytes(payload=3000)}), subtitles=(Subtitle("media/posts/202409/gone.srt", "srt"),))
     result = process_media(media, VIDEO_TARGET, tmp_path / "cache")
     assert result.prepared is not None and result.prepared.subtitles == ()
     assert "left out subtitle file gone.srt: it is missing from the export" in result.actions
