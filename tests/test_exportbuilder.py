@@ -18,7 +18,7 @@ import pytest
 from tests.exportbuilder import container
 from tests.exportbuilder.corpus import big_export_posts, quirky_posts
 from tests.exportbuilder.media_json import write_media_json
-from tests.exportbuilder.meta_json import VARIANT_DIRS, write_meta_json
+from tests.exportbuilder.meta_json import VARIANT_DIRS, map_strings, write_meta_json
 from tests.exportbuilder.sample import write_sample
 from tests.exportbuilder.spec import SynthMedia, SynthPost
 
@@ -30,13 +30,7 @@ def _posts_file(root: Path, variant: str = "new", n: int = 1) -> Path:
 
 
 def _demojibake(value):
-    if isinstance(value, str):
-        return value.encode("latin-1").decode("utf-8")
-    if isinstance(value, list):
-        return [_demojibake(v) for v in value]
-    if isinstance(value, dict):
-        return {_demojibake(k): _demojibake(v) for k, v in value.items()}
-    return value
+    return map_strings(value, lambda s: s.encode("latin-1").decode("utf-8"))
 
 
 # -- Meta JSON ----------------------------------------------------------------------------------

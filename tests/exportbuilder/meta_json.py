@@ -62,15 +62,20 @@ NO_DATA_DIRS = {
 MediaContent = Callable[[SynthPost, int, SynthMedia], bytes]
 
 
+def map_strings(value: Any, convert: Callable[[str], str]) -> Any:
+    """`value` with `convert` applied to every string in it, dict keys included, at any depth."""
+    if isinstance(value, str):
+        return convert(value)
+    if isinstance(value, list):
+        return [map_strings(v, convert) for v in value]
+    if isinstance(value, dict):
+        return {map_strings(k, convert): map_strings(v, convert) for k, v in value.items()}
+    return value
+
+
 def mojibake(value: Any) -> Any:
     """Encode like Meta: each UTF-8 byte of every string (and key) becomes one U+00XX char."""
-    if isinstance(value, str):
-        return value.encode("utf-8").decode("latin-1")
-    if isinstance(value, list):
-        return [mojibake(v) for v in value]
-    if isinstance(value, dict):
-        return {mojibake(k): mojibake(v) for k, v in value.items()}
-    return value
+    return map_strings(value, lambda s: s.encode("utf-8").decode("latin-1"))
 
 
 # Pages longer than this are written compact: json's pretty-printer is pure Python and would
