@@ -37,12 +37,12 @@ from typing import Any, Mapping
 from pindah.adapters.toolkit import textparse
 from pindah.adapters.toolkit.files import disk_errors, write_if_changed
 from pindah.adapters.toolkit.html import human_date, short
+from pindah.adapters.toolkit.localfolder import LocalFolderAdapter
 from pindah.adapters.toolkit.optout import write_optout_files
 from pindah.adapters.toolkit.xmp import data_mining_of
 
 from .contract import (
     MIB,
-    Adapter,
     Capabilities,
     Mark,
     MarkLine,
@@ -52,7 +52,6 @@ from .contract import (
     PostRequest,
     PreparedMedia,
     RemoteRef,
-    RunStopped,
     TextCounting,
 )
 from .cara_kit import (
@@ -76,7 +75,7 @@ _SENTENCE = re.compile(r"^(.+?[.!?])\s+\S")
 TITLE_CHARS = 80  # what a portfolio tile shows before cutting
 
 
-class CaraAdapter(Adapter):
+class CaraAdapter(LocalFolderAdapter):
     name = "cara"
     description = ("an upload kit for Cara, which has no API: one folder per post, a checklist, "
                    "and a page with copy buttons to work through beside cara.app")
@@ -103,9 +102,10 @@ class CaraAdapter(Adapter):
         published_by_hand=True,  # no API: the artist posts each folder and marks it
     )
 
+    default_folder = "./cara-kit"
+
     def __init__(self, location: str | None, config: dict[str, Any]) -> None:
         super().__init__(location, config)
-        self.kit = Path(location or "./cara-kit").expanduser().resolve()
         self.caps = self.capabilities.refined(
             max_media_per_post=self._whole("max_images_per_post", 4, 1, 20),
             max_text=self._whole("max_caption_chars", 2000, 100, 100_000),
@@ -130,18 +130,14 @@ class CaraAdapter(Adapter):
                               "compare your config with config.example.toml")
         return value
 
+    @property
+    def kit(self) -> Path:
+        """The kit's folder."""
+        return self.folder
+
     # -- lifecycle ---------------------------------------------------------------------------
     def prepare(self, *, interactive: bool, dry_run: bool = False) -> None:
-        # Checks only: a dry run calls this too and must leave nothing behind.
-        if self.kit.exists() and not self.kit.is_dir():
-            raise RunStopped(f"{self.kit} is a file, not a folder", "choose another place with --to cara:PATH")
-
-    def account(self) -> str:
-        return str(self.kit)
-
-    def where(self) -> str | None:
-        page = self.kit / "index.html"
-        return page.as_uri() if page.exists() else None
+        self.check_folder()
 
     def finish(self) -> None:
         with self._lock, disk_errors(self.kit):

@@ -38,17 +38,16 @@ from PIL import Image
 from pindah.adapters.contract import (
     GIB,
     MIB,
-    Adapter,
     Capabilities,
     Option,
     PostFailed,
     PostRequest,
     PreparedMedia,
     RemoteRef,
-    RunStopped,
     TextCounting,
 )
 from pindah.adapters.toolkit.files import disk_errors, make_readable, write_atomic, write_if_changed
+from pindah.adapters.toolkit.localfolder import LocalFolderAdapter
 from pindah.adapters.toolkit.optout import AI_CRAWLERS, write_optout_files
 from pindah.adapters.toolkit.thumbnail import PIPELINE_FORMATS, cover_jpeg
 
@@ -76,7 +75,7 @@ def make_thumbnail(source: Path, dest: Path) -> bool:
 
 
 # -- the adapter --------------------------------------------------------------------------------
-class FolderAdapter(Adapter):
+class FolderAdapter(LocalFolderAdapter):
     name = "folder"
     description = "a portfolio website in a folder on this computer: open index.html, or upload it anywhere"
     example = "folder:./pindah-site"
@@ -100,9 +99,10 @@ class FolderAdapter(Adapter):
         backdating=True,
     )
 
+    default_folder = "./pindah-site"
+
     def __init__(self, location: str | None, config: dict[str, Any]) -> None:
         super().__init__(location, config)
-        self.site = Path(location or "./pindah-site").expanduser().resolve()
         self.title = str(self.setting("title") or "Portfolio")
         self.artist = str(self.setting("artist") or "") or None
         self.lang = str(self.setting("lang") or "en")
@@ -110,23 +110,18 @@ class FolderAdapter(Adapter):
         self._state: SiteState | None = None
         self._lock = threading.Lock()  # the engine may upload from worker threads
 
+    @property
+    def site(self) -> Path:
+        """The site's folder."""
+        return self.folder
+
     # -- lifecycle ------------------------------------------------------------------------------
     def prepare(self, *, interactive: bool, dry_run: bool = False) -> None:
-        # Only checks: a dry run calls prepare() too, and must leave no folder behind.
-        # Folders are created by the first write.
-        if self.site.exists() and not self.site.is_dir():
-            raise RunStopped(f"{self.site} is a file, not a folder", "choose another place with --to folder:PATH")
+        self.check_folder()
         self._load()  # fail now, not mid-run, when posts.json is damaged
         # ...but don't keep it: another run may still be writing the site; the engine takes the
         # journal lock after prepare(), and the first write re-reads posts.json under it.
         self._state = None
-
-    def account(self) -> str:
-        return str(self.site)
-
-    def where(self) -> str | None:
-        index = self.site / "index.html"
-        return index.as_uri() if index.exists() else None
 
     def finish(self) -> None:
         with self._lock, disk_errors(self.site):
