@@ -6,16 +6,16 @@ import hashlib
 import json
 import re
 from datetime import datetime, timedelta, timezone
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from PIL import Image
-
 from pindah.adapters import folder
 from pindah.adapters.contract import PostRequest, PreparedMedia, RemoteRef
 from pindah.adapters.folder import AI_CRAWLERS, FolderAdapter
 from pindah.migrator.errors import PostFailed, RunStopped
+
+from tests.html_tags import Tag, start_tags
 
 T0 = datetime(2021, 5, 2, 8, 30, tzinfo=timezone.utc)
 
@@ -67,19 +67,8 @@ def html_files(site: FolderAdapter) -> list[Path]:
     return sorted(site.site.rglob("*.html"))
 
 
-class _Tags(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-
-def tags(path: Path) -> list[tuple[str, dict[str, str | None]]]:
-    parser = _Tags()
-    parser.feed(path.read_text(encoding="utf-8"))
-    return parser.tags
+def tags(path: Path) -> list[Tag]:
+    return start_tags(path.read_text(encoding="utf-8"))
 
 
 # -- the contract ---------------------------------------------------------------------------------------

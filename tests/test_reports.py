@@ -7,12 +7,9 @@ import html
 import io
 import json
 from dataclasses import replace
-from html.parser import HTMLParser
 
 import pytest
 from PIL import Image
-from rich.console import Console
-
 from pindah.migrator.reports import (
     ReportMedia,
     ReportPart,
@@ -24,6 +21,9 @@ from pindah.migrator.reports import (
     render_text,
     report_from_json,
 )
+from rich.console import Console
+
+from tests.html_tags import start_tags
 
 EVIL = '<script>alert("x")</script>'
 
@@ -124,21 +124,6 @@ def test_text_report_prints_brackets_in_reasons_literally(report: RunReport) -> 
 
 
 # -- HTML ---------------------------------------------------------------------------------------------
-class _Tags(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-
-def html_tags(page: str) -> list[tuple[str, dict[str, str | None]]]:
-    parser = _Tags()
-    parser.feed(page)
-    return parser.tags
-
-
 def test_html_report_escapes_captions_reasons_file_names_and_text(report: RunReport) -> None:
     post = replace(report.posts[0], caption=EVIL, reason=EVIL, notes=[EVIL],
                    parts=[replace(report.posts[0].parts[0], text=EVIL, reason=EVIL)],
@@ -151,7 +136,7 @@ def test_html_report_escapes_captions_reasons_file_names_and_text(report: RunRep
 
 def test_html_report_is_self_contained(report: RunReport) -> None:
     page = render_html(report)
-    for tag, attrs in html_tags(page):
+    for tag, attrs in start_tags(page):
         assert tag not in ("script", "link", "iframe")
         if tag == "img":
             assert (attrs.get("src") or "").startswith("data:image/jpeg;base64,")
@@ -175,7 +160,7 @@ def test_html_report_puts_what_needs_a_look_first(report: RunReport) -> None:
     page = render_html(report)
     assert page.index('id="failed"') < page.index('id="skipped"') < page.index('id="will-publish"') \
         < page.index('id="published"')
-    flagged = [a["data-state"] for t, a in html_tags(page) if t == "article" and "data-attention" in a]
+    flagged = [a["data-state"] for t, a in start_tags(page) if t == "article" and "data-attention" in a]
     assert flagged == ["failed", "skipped"]
     assert 'id="show-attention"' in page and "body:has(#show-attention:checked)" in page
 

@@ -6,11 +6,11 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-
 from pindah.adapters.contract import Capabilities
 from pindah.adapters.toolkit.subtitles import srt_to_vtt, to_vtt
 from pindah.migrator.media import process_media
 from pindah.migrator.model import Media, Subtitle
+
 from tests.exportbuilder.media import mp4_bytes
 from tests.exportbuilder.memory import MemoryTree
 
