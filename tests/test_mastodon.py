@@ -449,6 +449,14 @@ def _run(tmp_path: Path, adapter: MastodonAdapter, t: FakeTime, plans):
     return outcome, parts, counts
 
 
+def _whole_run(rsps, tmp_path: Path, flavour: str, video_polls: int):
+    """A fake clock, the simulated server of `flavour`, an adapter on it and the plans of the 30-post export."""
+    t = FakeTime()
+    sim = _server(rsps, flavour, t, video_polls=video_polls)
+    adapter = _adapter(sim, t)
+    return t, sim, adapter, _plans(tmp_path, adapter)
+
+
 def _expected_calls(plans, flavour: str, polls: int) -> list[str]:
     calls = ["GET /api/v2/instance"] + (["GET /.well-known/nodeinfo", "GET /nodeinfo/2.0"] if flavour == "gotosocial"
                                          else []) + ["GET /api/v1/accounts/verify_credentials"]
@@ -467,10 +475,7 @@ def _expected_calls(plans, flavour: str, polls: int) -> list[str]:
 
 @pytest.mark.parametrize("flavour", WHOLE_RUNS)
 def test_a_30_post_mixed_export_is_migrated_with_exactly_the_expected_requests(rsps, tmp_path, flavour):
-    t = FakeTime()
-    sim = _server(rsps, flavour, t, video_polls=1)
-    adapter = _adapter(sim, t)
-    plans = _plans(tmp_path, adapter)
+    t, sim, adapter, plans = _whole_run(rsps, tmp_path, flavour, video_polls=1)
     outcome, parts, counts = _run(tmp_path, adapter, t, plans)
 
     # Posts new to the journal are first looked for on the target (the runner's probe, until a
@@ -529,10 +534,7 @@ class CrashAfterCreate(MastodonAdapter):
 
 @pytest.mark.parametrize("flavour", WHOLE_RUNS)
 def test_killed_between_create_and_journal_then_resumed_posts_everything_once(rsps, tmp_path, flavour):
-    t = FakeTime()
-    sim = _server(rsps, flavour, t, video_polls=0)
-    adapter = _adapter(sim, t)
-    plans = _plans(tmp_path, adapter)
+    t, sim, _, plans = _whole_run(rsps, tmp_path, flavour, video_polls=0)
     for crash_at in (1, 4, 9, 17):
         CrashAfterCreate.crash_at, CrashAfterCreate.creates = crash_at, 0
         with pytest.raises(SystemExit):
