@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import timezone, tzinfo
+from datetime import datetime, timezone, tzinfo
 from typing import Any, Callable, ClassVar, Iterator
 
 from ..errors import InputError
 from ..exportfs import ExportTree
-from ..model import Post, PostKind
+from ..model import Media, Post, PostKind, file_stem, make_post_id
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,13 @@ class Reader:
 
     def read(self, tree: ExportTree, ctx: ReadContext) -> Iterator[Post]:
         raise NotImplementedError
+
+
+def media_post(kind: PostKind, taken_at: datetime, caption: str, media: list[Media], **details: Any) -> Post:
+    """A `Post` whose id is made from its media files' names (`make_post_id`), as every export
+    layout that names the files makes it: the same post read from another layout keeps its id."""
+    return Post(id=make_post_id([file_stem(m.path) for m in media]), kind=kind, taken_at=taken_at,
+                caption=caption, media=media, **details)
 
 
 def load_json(tree: ExportTree, path: str, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None) -> Any:

@@ -13,9 +13,9 @@ from datetime import datetime, timezone
 from typing import Any, Iterator
 
 from ..exportfs import ExportTree
-from ..model import Location, Media, MediaType, Post, PostKind, file_stem, make_post_id
+from ..model import Location, Media, MediaType, Post, PostKind
 from pindah.adapters.toolkit.textparse import clean_text
-from .base import ReadContext, Reader, load_json
+from .base import ReadContext, Reader, load_json, media_post
 from .meta_json import EARLIEST, safe_uri
 
 _MEDIA_FILE = re.compile(r"media(?:[-_ ]\(?\d+\)?)?\.json")
@@ -90,16 +90,9 @@ def _post(kind: PostKind, taken_at: datetime, entries: list[tuple[str, MediaType
     first = entries[0][2]
     caption = first.get("caption") if isinstance(first.get("caption"), str) else ""
     place = first.get("location")
-    return Post(
-        id=make_post_id([file_stem(m.path) for m in media]),
-        kind=kind,
-        taken_at=taken_at,
-        caption=clean_text(caption),
-        media=media,
-        layout=MediaJsonReader.layout,
-        location=Location(name=place.strip()) if isinstance(place, str) and place.strip() else None,
-        source_file=source,
-    )
+    return media_post(kind, taken_at, clean_text(caption), media, layout=MediaJsonReader.layout,
+                      location=Location(name=place.strip()) if isinstance(place, str) and place.strip() else None,
+                      source_file=source)
 
 
 def parse_iso(value: Any) -> datetime | None:

@@ -25,8 +25,6 @@ from ..model import (
     Post,
     PostKind,
     Subtitle,
-    file_stem,
-    make_post_id,
     make_subtitle,
 )
 from pindah.adapters.toolkit.textparse import (
@@ -35,7 +33,7 @@ from pindah.adapters.toolkit.textparse import (
     unmojibake_pairs,
     without_surrogates,
 )
-from .base import ReadContext, Reader, load_json
+from .base import ReadContext, Reader, load_json, media_post
 
 _POSTS_FILE = re.compile(r"posts_(\d+)\.json$")
 
@@ -169,16 +167,8 @@ def _post_from_entry(entry: dict[str, Any], kind: PostKind, layout: str, path: s
     if not media:
         ctx.skip(where, "has no usable media")
         return None
-    return Post(
-        id=make_post_id([file_stem(m.path) for m in media]),
-        kind=kind,
-        taken_at=taken_at,
-        caption=clean_text(caption),
-        media=media,
-        layout=layout,
-        location=_location(items),
-        source_file=path,
-    )
+    return media_post(kind, taken_at, clean_text(caption), media, layout=layout, location=_location(items),
+                      source_file=path)
 
 
 def parse_timestamp(value: Any) -> datetime | None:
