@@ -312,6 +312,22 @@ PART_STATES = {"planned", "posting", "posted", "failed", "deleted"}
 MEDIA_STATES = {"planned", "uploading", "uploaded", "failed", "skipped"}
 
 
+def _row_problems(where: str, has_post: bool, state: str, legal: set[str], remote: str | None, *,
+                  done: str, busy: str, finished: bool) -> list[str]:
+    """What a media or a part row can have wrong alike: no post of its own, a state the journal does not
+    know, `done` without the remote id, or `busy` (half-way) left behind by a run that ended normally."""
+    found = []
+    if not has_post:
+        found.append(f"{where}: no such post")
+    if state not in legal:
+        found.append(f"{where}: illegal state {state!r}")
+    if state == done and not remote:
+        found.append(f"{where}: {done} without a remote id")
+    if finished and state == busy:
+        found.append(f"{where}: left {busy!r} by a finished run")
+    return found
+
+
 def journal_problems(state_dir: Path, *, finished: bool) -> list[str]:
     """Every row of every journal in a legal state (opened read-only with sqlite3 itself).
     `finished`: the last run ended normally, so nothing may be left half-way."""
@@ -326,16 +342,10 @@ def journal_problems(state_dir: Path, *, finished: bool) -> list[str]:
             media_by_post: dict[str, dict[int, str]] = {}
             for post_id, idx, state, remote, reason in media_rows:
                 media_by_post.setdefault(post_id, {})[idx] = state
-                if post_id not in posts:
-                    problems.append(f"media {post_id}/{idx}: no such post")
-                if state not in MEDIA_STATES:
-                    problems.append(f"media {post_id}/{idx}: illegal state {state!r}")
-                if state == "uploaded" and not remote:
-                    problems.append(f"media {post_id}/{idx}: uploaded without a remote id")
+                problems += _row_problems(f"media {post_id}/{idx}", post_id in posts, state, MEDIA_STATES,
+                                          remote, done="uploaded", busy="uploading", finished=finished)
                 if state in ("skipped", "failed") and not reason:
                     problems.append(f"media {post_id}/{idx}: {state} without a reason")
-                if finished and state == "uploading":
-                    problems.append(f"media {post_id}/{idx}: left 'uploading' by a finished run")
             parts_by_post: dict[str, list[tuple[int, str, list[int]]]] = {}
             for post_id, idx, state, remote, media in db.execute(
                     "SELECT post_id, idx, state, remote_id, media FROM parts"):
@@ -346,14 +356,8 @@ def journal_problems(state_dir: Path, *, finished: bool) -> list[str]:
                     problems.append(f"part {post_id}#{idx}: media column {media!r} is not a list of indexes")
                     indexes = []
                 parts_by_post.setdefault(post_id, []).append((idx, state, indexes))
-                if post_id not in posts:
-                    problems.append(f"part {post_id}#{idx}: no such post")
-                if state not in PART_STATES:
-                    problems.append(f"part {post_id}#{idx}: illegal state {state!r}")
-                if state == "posted" and not remote:
-                    problems.append(f"part {post_id}#{idx}: posted without a remote id")
-                if finished and state == "posting":
-                    problems.append(f"part {post_id}#{idx}: left 'posting' by a finished run")
+                problems += _row_problems(f"part {post_id}#{idx}", post_id in posts, state, PART_STATES,
+                                          remote, done="posted", busy="posting", finished=finished)
                 missing = [i for i in indexes if i not in media_by_post.get(post_id, {})]
                 if missing:
                     problems.append(f"part {post_id}#{idx}: names media {missing} the journal does not have")
