@@ -74,6 +74,7 @@ from .imagefit import (
 from .mediastrip import leaks, metadata_kinds, removed_action, scan
 from .mediastrip import repack as _repack
 from .model import Media, MediaType
+from pindah.adapters.toolkit.files import file_sha256
 from pindah.adapters.toolkit.mp4 import mp4_info, strip_user_data
 from pindah.adapters.toolkit.subtitles import to_vtt
 
@@ -282,7 +283,7 @@ def _video(media: Media, caps: Capabilities, cache: _Cache, source_sha: str) -> 
         notes = [f"left out {len(media.subtitles)} subtitle file(s): this platform takes none with a video"
                  ] if media.subtitles else []
     # The identity of what is sent: the blanked copy, not the source (adapters check it).
-    prepared = PreparedMedia(path, mime or "", info.width, info.height, media.alt_text, _file_sha256(path),
+    prepared = PreparedMedia(path, mime or "", info.width, info.height, media.alt_text, file_sha256(path),
                              media.path, subtitles)
     return MediaResult(prepared, actions + notes, None, from_cache=reused)
 
@@ -315,14 +316,6 @@ def _subtitles(media: Media, cache: "_Cache") -> tuple[tuple[PreparedSubtitle, .
             _write_atomic(path, lambda fh, data=vtt: fh.write(data))
         prepared.append(PreparedSubtitle(path, subtitle.language))
     return tuple(prepared), notes
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _clock(seconds: float) -> str:

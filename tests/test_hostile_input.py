@@ -27,6 +27,7 @@ from typing import Any, Callable
 import pytest
 from bs4 import BeautifulSoup
 from PIL import Image
+from pindah.adapters.toolkit.files import file_sha256
 
 from tests import figures
 from tests.chaos_support import journal_problems
@@ -57,18 +58,10 @@ def snapshot(root: Path) -> dict[str, str]:
             if stat.S_ISLNK(info.st_mode):
                 out[rel] = "link->" + os.readlink(path)
             elif stat.S_ISREG(info.st_mode):
-                out[rel] = _sha_file(path) + f" {oct(info.st_mode)}"
+                out[rel] = file_sha256(path) + f" {oct(info.st_mode)}"
             else:
                 out[rel] = f"dir {oct(info.st_mode)}"
     return out
-
-
-def _sha_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass

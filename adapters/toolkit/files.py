@@ -74,6 +74,12 @@ def write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's content (hex), read in chunks: a video may not fit in memory."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
 def make_readable(path: Path) -> None:
     """Give a published file that only its owner can read (pindah < 0.2 wrote them 0600) the
     mode a new file gets from the umask. Other modes are the artist's choice and stay."""
