@@ -33,7 +33,7 @@ from .reports import (
     describe_duration,
     thumbnail_data_uri,
 )
-from .runner import Progress, Runner, RunOutcome
+from .runner import NoProgress, Progress, Runner, RunOutcome
 from .sources import Export
 from .stamp import Stamp
 from .targets import slug
@@ -126,7 +126,8 @@ def dry_run(export: Export, adapter: Adapter, plans: list[PostPlan], *,
     `limits`: the rate figures the server gave while logging in, for the time estimate."""
     media_results: dict[tuple[str, int], MediaResult] = {}
     states = _read_states(journal_path(adapter, export))
-    (progress or _Quiet()).start(len(plans), sum(len(p.post.media) for p in plans))
+    shown = progress or NoProgress()
+    shown.start(len(plans), sum(len(p.post.media) for p in plans))
     def wanted(plan: PostPlan) -> list[int]:
         known = states.get(plan.post.id)
         done = known is not None and known.state in (J.POSTED, J.SKIPPED)
@@ -138,14 +139,8 @@ def dry_run(export: Export, adapter: Adapter, plans: list[PostPlan], *,
         for plan in plans:
             for mi in wanted(plan):
                 media_results[(plan.post.id, mi)] = prefetcher.prepare(plan.post.media[mi])
-            (progress or _Quiet()).post_done(len(plan.post.media))
+            shown.post_done(len(plan.post.media))
     return build_report(export, adapter, plans, media_results, states, dry_run=True, limits=limits)
-
-
-class _Quiet:
-    def start(self, total_posts: int, total_media: int) -> None: ...
-    def post_done(self, media_count: int) -> None: ...
-    def note(self, text: str) -> None: ...
 
 
 @dataclass
