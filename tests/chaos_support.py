@@ -24,6 +24,7 @@ from typing import Any
 
 from PIL import Image
 
+from pindah.adapters.bluesky import BlueskyAdapter
 from pindah.adapters.toolkit.mp4 import strip_user_data
 from pindah.migrator.planner import PlanOptions, PostPlan, plan_posts
 from pindah.migrator.sources import read_export
@@ -113,6 +114,14 @@ def chaos_export(root: Path, n_posts: int, *, seed: int = 8) -> ChaosExport:
 def plans_for(export_root: Path, caps: Any, options: PlanOptions = PlanOptions()) -> list[PostPlan]:
     with read_export([export_root]) as exp:
         return plan_posts(exp.posts, caps, options)
+
+
+def bluesky_case(pds: Any, tmp_path: Path, n_posts: int, *, seed: int,
+                 name: str) -> tuple[ChaosExport, Any, list[PostPlan]]:
+    """A chaos export in tmp_path/export, a fresh account `name` on the local PDS, and the plans a
+    Bluesky run follows for that export (what the read-back is checked against)."""
+    export = chaos_export(tmp_path / "export", n_posts, seed=seed)
+    return export, pds.create_account(name), plans_for(export.root, BlueskyAdapter.capabilities)
 
 
 def identity_of(data: bytes) -> tuple[str, Any]:

@@ -20,71 +20,60 @@ from pathlib import Path
 import pytest
 
 from pindah.adapters.bluesky import BlueskyAdapter
+from tests import chaos_support as chaos
 from tests import figures
 from tests.bluesky_pds import LocalPds, bluesky_pds_fixture  # noqa: F401 - the session fixture
-from tests.chaos_support import (
-    ChaosExport,
-    base_env,
-    chaos_export,
-    check_bluesky,
-    check_mastodon,
-    clean_failure,
-    finish,
-    journal_problems,
-    plans_for,
-    run,
-)
 from tests.faultproxy import FaultProxy
 from tests.mastodon_http import MastodonHttp
 from tests.targets.mastodon import plan_caps
 
+
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
 
 
-def _check_everything_there_once(pds: LocalPds, account, export: ChaosExport, env: dict[str, str], request) -> None:
+def _check_everything_there_once(pds: LocalPds, account, export: chaos.ChaosExport, env: dict[str, str],
+                                 request) -> None:
     """Read back from the PDS: every planned part once; `pindah verify` agrees; the journal is legal."""
-    tally = check_bluesky(pds, account.did, plans_for(export.root, BlueskyAdapter.capabilities), export)
+    tally = chaos.check_bluesky(pds, account.did, chaos.plans_for(export.root, BlueskyAdapter.capabilities), export)
     figures.record_tally(request, tally)
     tally.assert_exactly_once()
-    done = run(["verify", "--to", f"bluesky:{account.handle}"], env)
+    done = chaos.run(["verify", "--to", f"bluesky:{account.handle}"], env)
     assert done.returncode == 0 and "everything is there" in done.stdout, done.stdout + done.stderr
-    assert journal_problems(Path(env["PINDAH_STATE_DIR"]), finished=True) == []
+    assert chaos.journal_problems(Path(env["PINDAH_STATE_DIR"]), finished=True) == []
 
 
 # -- the network drops mid-upload ------------------------------------------------------------------
 def test_bluesky_migration_survives_connections_reset_mid_upload_and_mid_create(bluesky_pds: LocalPds,
                                                                                tmp_path: Path, request):
-    export = chaos_export(tmp_path / "export", 8, seed=3)
-    account = bluesky_pds.create_account("drop")
-    plans = plans_for(export.root, BlueskyAdapter.capabilities)
+    export, account, plans = chaos.bluesky_case(bluesky_pds, tmp_path, 8, seed=3, name="drop")
     writes = ("/xrpc/com.atproto.repo.uploadBlob", "/xrpc/com.atproto.repo.createRecord")
     with FaultProxy(bluesky_pds.pds_port, rate=0.2, seed=11, kinds=("reset",),
                     match=lambda method, path: path in writes) as proxy:
-        env = base_env(tmp_path, PINDAH_BLUESKY_PDS=proxy.url, PINDAH_BLUESKY_APP_PASSWORD=account.app_password)
-        finish(["migrate", str(export.root), "--to", f"bluesky:{account.handle}"], env, attempts=6)
+        env = chaos.base_env(tmp_path, PINDAH_BLUESKY_PDS=proxy.url, PINDAH_BLUESKY_APP_PASSWORD=account.app_password)
+        chaos.finish(["migrate", str(export.root), "--to", f"bluesky:{account.handle}"], env, attempts=6)
     assert proxy.injected["reset"] >= 3
     # Some resets dropped an upload halfway through its body: the network went away mid-upload.
     assert any(s.fault == "reset" and s.path.endswith("uploadBlob") for s in proxy.log)
-    tally = check_bluesky(bluesky_pds, account.did, plans, export)
+    tally = chaos.check_bluesky(bluesky_pds, account.did, plans, export)
     figures.record_tally(request, tally, faults=proxy.faults_total())
     tally.assert_exactly_once()
-    assert journal_problems(tmp_path / "state", finished=True) == []
+    assert chaos.journal_problems(tmp_path / "state", finished=True) == []
 
 
 def test_mastodon_migration_survives_connections_reset_mid_upload_and_mid_create(tmp_path: Path, request):
-    export = chaos_export(tmp_path / "export", 8, seed=4)
+    export = chaos.chaos_export(tmp_path / "export", 8, seed=4)
     with MastodonHttp() as server:
-        plans = plans_for(export.root, plan_caps(server.url, server.token, tmp_path))
+        plans = chaos.plans_for(export.root, plan_caps(server.url, server.token, tmp_path))
         with FaultProxy(server.port, rate=0.2, seed=12, kinds=("reset",),
                         match=lambda method, path: method == "POST") as proxy:
-            env = base_env(tmp_path, PINDAH_MASTODON_TOKEN=server.token)
+            env = chaos.base_env(tmp_path, PINDAH_MASTODON_TOKEN=server.token)
             # The journal remembers the server by the address pindah was given: the proxy's.
-            finish(["migrate", str(export.root), "--to", f"mastodon:{proxy.url}"], env, attempts=6)
-        tally = check_mastodon(server, plans, export)
+            chaos.finish(["migrate", str(export.root), "--to", f"mastodon:{proxy.url}"], env, attempts=6)
+        tally = chaos.check_mastodon(server, plans, export)
     assert proxy.injected["reset"] >= 3
     figures.record_tally(request, tally, faults=proxy.faults_total())
     tally.assert_exactly_once()
-    assert journal_problems(tmp_path / "state", finished=True) == []
+    assert chaos.journal_problems(tmp_path / "state", finished=True) == []
 
 
 # -- a full disk -----------------------------------------------------------------------------------
@@ -101,16 +90,16 @@ def test_journal_writes_failing_like_a_full_disk_stop_cleanly_and_lose_nothing_o
         bluesky_pds: LocalPds, tmp_path: Path, request):
     """sqlite3 raises "database or disk is full" after N journal writes (a different N each run,
     so the failure lands on every kind of write: plans, 'posting', 'posted', uploads, budgets)."""
-    export = chaos_export(tmp_path / "export", 14, seed=5)
+    export = chaos.chaos_export(tmp_path / "export", 14, seed=5)
     account = bluesky_pds.create_account("full")
-    env = base_env(tmp_path, PINDAH_BLUESKY_PDS=bluesky_pds.url, PINDAH_BLUESKY_APP_PASSWORD=account.app_password)
+    env = chaos.base_env(tmp_path, PINDAH_BLUESKY_PDS=bluesky_pds.url, PINDAH_BLUESKY_APP_PASSWORD=account.app_password)
     args = ["migrate", str(export.root), "--to", f"bluesky:{account.handle}"]
     rng = random.Random(99)
     stops = 0
     for attempt in range(60):
         after = OPEN_WRITES + (1 if attempt == 0 else rng.randint(1, 80))
-        done = run(args, env | {"JOURNAL_FULL_AFTER": str(after)})
-        clean_failure(done)
+        done = chaos.run(args, env | {"JOURNAL_FULL_AFTER": str(after)})
+        chaos.clean_failure(done)
         if done.returncode == 0:
             break
         assert done.returncode == 3, done.stdout + done.stderr
@@ -127,14 +116,14 @@ def test_a_disk_that_really_fills_up_stops_cleanly_and_loses_nothing_on_resume(b
                                                                               tmp_path: Path, request):
     """RLIMIT_FSIZE makes every file the run writes stop growing at a limit: SQLite itself meets
     the full disk (its own error path, not a simulation of it)."""
-    export = chaos_export(tmp_path / "export", 14, seed=6)
+    export = chaos.chaos_export(tmp_path / "export", 14, seed=6)
     account = bluesky_pds.create_account("fsize")
-    env = base_env(tmp_path, PINDAH_BLUESKY_PDS=bluesky_pds.url, PINDAH_BLUESKY_APP_PASSWORD=account.app_password)
+    env = chaos.base_env(tmp_path, PINDAH_BLUESKY_PDS=bluesky_pds.url, PINDAH_BLUESKY_APP_PASSWORD=account.app_password)
     args = ["migrate", str(export.root), "--to", f"bluesky:{account.handle}"]
     stops, messages = 0, set()
     for _ in range(40):
-        done = run(args, env | {"FSIZE_LIMIT": str(160_000)})
-        clean_failure(done)
+        done = chaos.run(args, env | {"FSIZE_LIMIT": str(160_000)})
+        chaos.clean_failure(done)
         if done.returncode == 0:
             break
         assert done.returncode == 3, done.stdout + done.stderr
@@ -151,25 +140,25 @@ def test_a_disk_that_really_fills_up_stops_cleanly_and_loses_nothing_on_resume(b
 
 @pytest.mark.parametrize("after", [0, 3])
 def test_a_disk_already_full_when_the_run_starts_stops_cleanly_with_exit_3(tmp_path: Path, after: int):
-    export = chaos_export(tmp_path / "export", 3, seed=7)
-    env = base_env(tmp_path)
+    export = chaos.chaos_export(tmp_path / "export", 3, seed=7)
+    env = chaos.base_env(tmp_path)
     args = ["migrate", str(export.root), "--to", f"folder:{tmp_path / 'site'}"]
-    assert run(args, env | {"JOURNAL_FULL_AFTER": "7"}).returncode == 3  # a journal exists already
-    done = run(args, env | {"JOURNAL_FULL_AFTER": str(after)})
+    assert chaos.run(args, env | {"JOURNAL_FULL_AFTER": "7"}).returncode == 3  # a journal exists already
+    done = chaos.run(args, env | {"JOURNAL_FULL_AFTER": str(after)})
     assert done.returncode == 3, done.stderr
     assert _STOP_LINE.search(_said(done)) and "disk is full" in _said(done)
 
 
 # -- verify reads back more than text -------------------------------------------------------------
 def test_verify_reports_a_post_whose_pictures_disappeared_on_the_target(tmp_path: Path):
-    export = chaos_export(tmp_path / "export", 4, seed=9)
+    export = chaos.chaos_export(tmp_path / "export", 4, seed=9)
     with MastodonHttp() as server:
-        env = base_env(tmp_path, PINDAH_MASTODON_TOKEN=server.token)
+        env = chaos.base_env(tmp_path, PINDAH_MASTODON_TOKEN=server.token)
         target = f"mastodon:{server.url}"
-        assert run(["migrate", str(export.root), "--to", target], env).returncode == 0
+        assert chaos.run(["migrate", str(export.root), "--to", target], env).returncode == 0
         with server.lock:
             status = next(s for s in server.sim.statuses.values() if len(s["media"]) > 1)
             status["media"] = status["media"][:1]  # the server lost all but the first picture
-        done = run(["verify", "--to", target], env)
+        done = chaos.run(["verify", "--to", target], env)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "1 difference" in done.stdout

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from pindah.adapters.bluesky import BlueskyAdapter
 from tests import figures
 from tests.bluesky_pds import LocalPds, bluesky_pds_fixture  # noqa: F401 - the session fixture
 from tests.chaos_support import (
     base_env,
+    bluesky_case,
     chaos_export,
     check_bluesky,
     check_mastodon,
@@ -55,9 +55,7 @@ def _report(path: Path) -> dict[str, dict]:
 # -- 20% faults, exactly once --------------------------------------------------------------------
 def test_bluesky_migration_through_20_percent_faults_publishes_every_post_exactly_once(
         bluesky_pds: LocalPds, tmp_path: Path, request):
-    export = chaos_export(tmp_path / "export", _posts(request), seed=21)
-    account = bluesky_pds.create_account("faulty")
-    plans = plans_for(export.root, BlueskyAdapter.capabilities)
+    export, account, plans = bluesky_case(bluesky_pds, tmp_path, _posts(request), seed=21, name="faulty")
     with FaultProxy(bluesky_pds.pds_port, rate=0.2, seed=2026, kinds=KINDS) as proxy:
         env = base_env(tmp_path, PINDAH_BLUESKY_PDS=proxy.url, PINDAH_BLUESKY_APP_PASSWORD=account.app_password)
         args = ["migrate", str(export.root), "--to", f"bluesky:{account.handle}"]
@@ -96,9 +94,7 @@ def test_mastodon_migration_through_20_percent_faults_publishes_every_post_exact
 # -- permanent refusals ----------------------------------------------------------------------------
 def test_bluesky_400_and_413_fail_only_their_posts_are_reported_and_never_retried(bluesky_pds: LocalPds,
                                                                                 tmp_path: Path, request):
-    export = chaos_export(tmp_path / "export", 8, seed=23)
-    account = bluesky_pds.create_account("refused")
-    plans = plans_for(export.root, BlueskyAdapter.capabilities)
+    export, account, plans = bluesky_case(bluesky_pds, tmp_path, 8, seed=23, name="refused")
     bad_text = plans[2].parts[0].text  # the server refuses this post's text (400)
     big = next(p for p in plans[4:] if len(p.parts) == 1 and export.identity[p.post.media[0].path][0] == "image")
     too_big_w_h = export.identity[big.post.media[0].path][1]
@@ -149,9 +145,7 @@ def test_a_refused_upload_is_journaled_as_failed_not_left_uploading(bluesky_pds:
 
 def test_bluesky_401_stops_the_run_at_once_and_the_next_run_finishes_exactly_once(bluesky_pds: LocalPds,
                                                                                 tmp_path: Path, request):
-    export = chaos_export(tmp_path / "export", 8, seed=24)
-    account = bluesky_pds.create_account("revoked")
-    plans = plans_for(export.root, BlueskyAdapter.capabilities)
+    export, account, plans = bluesky_case(bluesky_pds, tmp_path, 8, seed=24, name="revoked")
     after_401: Counter[str] = Counter()
 
     def rule(method: str, path: str, body: bytes, count: int):

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+
 from pindah.adapters import folder
 from pindah.adapters.contract import PostRequest, PreparedMedia, RemoteRef
 from pindah.adapters.folder import AI_CRAWLERS, FolderAdapter
 from pindah.migrator.errors import PostFailed, RunStopped
-
 from tests.html_tags import Tag, start_tags
+
 
 T0 = datetime(2021, 5, 2, 8, 30, tzinfo=timezone.utc)
 

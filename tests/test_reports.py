@@ -10,6 +10,8 @@ from dataclasses import replace
 
 import pytest
 from PIL import Image
+from rich.console import Console
+
 from pindah.migrator.reports import (
     ReportMedia,
     ReportPart,
@@ -21,9 +23,8 @@ from pindah.migrator.reports import (
     render_text,
     report_from_json,
 )
-from rich.console import Console
-
 from tests.html_tags import start_tags
+
 
 EVIL = '<script>alert("x")</script>'
 

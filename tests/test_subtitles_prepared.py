@@ -6,13 +6,14 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+
 from pindah.adapters.contract import Capabilities
 from pindah.adapters.toolkit.subtitles import srt_to_vtt, to_vtt
 from pindah.migrator.media import process_media
 from pindah.migrator.model import Media, Subtitle
-
 from tests.exportbuilder.media import mp4_bytes
 from tests.exportbuilder.memory import MemoryTree
+
 
 VIDEO_TARGET = Capabilities(image_max_bytes=1_000_000, video_mime_types=frozenset({"video/mp4"}),
                             video_max_bytes=100_000_000, video_subtitles=True)
