@@ -40,18 +40,24 @@ def pacer(clock: Clock, **kwargs) -> Pacer:
     return Pacer(DEFAULTS, clock=clock, sleep=clock.sleep, **kwargs)
 
 
-def test_a_budget_the_server_says_is_spent_waits_for_its_reset_before_the_call():
+def pacer_told(answer: tuple[str, int, int, float], **kwargs) -> tuple[Clock, Pacer]:
+    """A pacer on a fresh clock that has just read one server answer: (budget, limit, calls left,
+    seconds until the reset)."""
     clock = Clock()
-    p = pacer(clock)
-    p.observe("requests", 15, 0, clock.now + 120)
+    p = pacer(clock, **kwargs)
+    budget, limit, remaining, reset_in = answer
+    p.observe(budget, limit, remaining, clock.now + reset_in)
+    return clock, p
+
+
+def test_a_budget_the_server_says_is_spent_waits_for_its_reset_before_the_call():
+    clock, p = pacer_told(("requests", 15, 0, 120))
     p.acquire("posts")  # the defaults would allow it; the server said no more until the reset
     assert clock.slept == [120]
 
 
 def test_the_calls_left_are_counted_down_until_the_server_answers_again():
-    clock = Clock()
-    p = pacer(clock)
-    p.observe("requests", 15, 2, clock.now + 200)
+    clock, p = pacer_told(("requests", 15, 2, 200))
     p.acquire("media")
     p.acquire("posts")
     assert clock.slept == []
@@ -60,9 +66,7 @@ def test_the_calls_left_are_counted_down_until_the_server_answers_again():
 
 
 def test_a_fresh_answer_replaces_the_count_and_a_passed_reset_frees_the_budget():
-    clock = Clock()
-    p = pacer(clock)
-    p.observe("requests", 15, 1, clock.now + 60)
+    clock, p = pacer_told(("requests", 15, 1, 60))
     p.acquire("posts")
     p.observe("requests", 15, 5, clock.now + 60)  # the server's answer to that call
     p.acquire("posts")
@@ -73,17 +77,13 @@ def test_a_fresh_answer_replaces_the_count_and_a_passed_reset_frees_the_budget()
 
 
 def test_figures_of_another_budget_do_not_hold_up_uploads():
-    clock = Clock()
-    p = pacer(clock)
-    p.observe("posts", 300, 0, clock.now + 3 * 3600)  # Mastodon's 3-hour status budget
+    clock, p = pacer_told(("posts", 300, 0, 3 * 3600))  # Mastodon's 3-hour status budget
     p.acquire("media")
     assert clock.slept == []
 
 
 def test_a_reset_too_far_away_stops_the_run_with_the_time_to_continue():
-    clock = Clock()
-    p = pacer(clock, max_wait=600)
-    p.observe("requests", 15, 0, clock.now + 3600)
+    clock, p = pacer_told(("requests", 15, 0, 3600), max_wait=600)
     with pytest.raises(RunStopped) as stop:
         p.acquire("posts")
     assert "15 requests per 5 min" in stop.value.one_line()
