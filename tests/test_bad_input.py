@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,13 @@ def _good_export(root: Path) -> Path:
     write_meta_json(root, [SynthPost(1_600_000_000, "hello #art", [SynthMedia()]),
                            SynthPost(1_600_100_000, "carousel", [SynthMedia(), SynthMedia(missing=True)])])
     return root
+
+
+def _good_export_but_posts_file(tmp_path: Path, spoil: Callable[[str], str]) -> Path:
+    """A good export in tmp_path/export whose posts_1.json is replaced by `spoil` of its own text."""
+    posts = _good_export(tmp_path / "export") / "your_instagram_activity/media/posts_1.json"
+    posts.write_text(spoil(posts.read_text()))
+    return tmp_path / "export"
 
 
 def _snapshot(folder: Path) -> dict[str, str]:
@@ -91,8 +99,7 @@ def test_a_password_protected_zip_is_refused_with_a_hint(tmp_path):
 
 
 def test_an_export_with_no_posts_says_which_files_were_read(tmp_path):
-    export = _good_export(tmp_path / "export")
-    (export / "your_instagram_activity/media/posts_1.json").write_text("[]")
+    export = _good_export_but_posts_file(tmp_path, lambda _: "[]")
     _refused(tmp_path, export, "holds no posts", "posts_1.json")
 
 
@@ -105,21 +112,17 @@ def test_an_export_of_only_no_data_placeholders_gets_its_own_hint(tmp_path):
 
 
 def test_truncated_json_in_a_posts_file_names_the_file(tmp_path):
-    export = _good_export(tmp_path / "export")
-    posts = export / "your_instagram_activity/media/posts_1.json"
-    posts.write_text(posts.read_text()[:-40])
+    export = _good_export_but_posts_file(tmp_path, lambda text: text[:-40])
     _refused(tmp_path, export, "posts_1.json", "cut off")
 
 
 def test_invalid_json_in_a_posts_file_names_the_file_and_line(tmp_path):
-    export = _good_export(tmp_path / "export")
-    (export / "your_instagram_activity/media/posts_1.json").write_text('[{"media": [}]\n')
+    export = _good_export_but_posts_file(tmp_path, lambda _: '[{"media": [}]\n')
     _refused(tmp_path, export, "posts_1.json", "not valid json")
 
 
 def test_wrong_shaped_json_in_a_posts_file_is_refused(tmp_path):
-    export = _good_export(tmp_path / "export")
-    (export / "your_instagram_activity/media/posts_1.json").write_text('"just a string"')
+    export = _good_export_but_posts_file(tmp_path, lambda _: '"just a string"')
     _refused(tmp_path, export, "posts_1.json", "does not look like")
 
 
