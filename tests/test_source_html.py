@@ -346,11 +346,17 @@ def test_a_post_whose_date_cannot_be_read_stays_in_dated_from_its_media_folder_a
     assert ctx.skipped == []
 
 
-def test_a_post_with_neither_a_readable_date_nor_a_month_folder_is_skipped_with_its_reason(tmp_path: Path) -> None:
-    photo = "media/posts/misc/1.jpg"
-    hand_page(tmp_path, box(img(photo), "Feb 30, 2025 11:23 am"), media=(photo,))
+def read_no_posts(tmp_path: Path, boxes: str, photo: str) -> ReadContext:
+    """Read a hand page of `boxes` naming one photo; assert no post came of it; the context says why."""
+    hand_page(tmp_path, boxes, media=(photo,))
     got, ctx = read_posts(tmp_path)
     assert got == []
+    return ctx
+
+
+def test_a_post_with_neither_a_readable_date_nor_a_month_folder_is_skipped_with_its_reason(tmp_path: Path) -> None:
+    photo = "media/posts/misc/1.jpg"
+    ctx = read_no_posts(tmp_path, box(img(photo), "Feb 30, 2025 11:23 am"), photo)
     assert [str(p) for p in ctx.skipped] == [
         "your_instagram_activity/media/posts_1.html post 1: has a date pindah cannot read ('Feb 30, 2025 11:23 am'), "
         "and no YYYYMM media folder to date it by; skipped"]
@@ -358,9 +364,7 @@ def test_a_post_with_neither_a_readable_date_nor_a_month_folder_is_skipped_with_
 
 def test_media_outside_any_post_box_are_reported_not_silently_lost(tmp_path: Path) -> None:
     photo = "media/posts/202508/1.jpg"
-    hand_page(tmp_path, f'<div><div>{img(photo)}</div><div>vor drei Tagen</div></div>', media=(photo,))
-    got, ctx = read_posts(tmp_path)
-    assert got == []
+    ctx = read_no_posts(tmp_path, f'<div><div>{img(photo)}</div><div>vor drei Tagen</div></div>', photo)
     assert [str(p) for p in ctx.problems] == [
         "your_instagram_activity/media/posts_1.html: 1 media file(s) on this page belong to no post "
         "with a date pindah can read; they are left out"]
