@@ -113,6 +113,16 @@ def test_unticked_posts_and_edited_texts_are_stored_beside_the_journals_and_show
     assert len(re.findall(r'name="shown"', app.get("/plan", params={"year": "2021"}).text)) == 2
 
 
+def moved_sample(home: Path, kind: str, folder: str) -> AppClient:
+    """The app after the sample export was moved, whole, to a local place (a folder site or a Cara kit)."""
+    app = AppClient()
+    app.choose_sample(home)
+    app.post("/places/folder", {"kind": kind, "path": str(home / folder)})
+    app.post("/run/start")
+    app.wait_for_run()
+    return app
+
+
 def test_a_run_publishes_the_chosen_posts_and_the_run_page_reads_the_journal(home: Path) -> None:
     app = AppClient()
     app.choose_sample(home)
@@ -132,11 +142,7 @@ def test_a_run_publishes_the_chosen_posts_and_the_run_page_reads_the_journal(hom
 
 
 def test_rollback_needs_the_typed_word_then_deletes_and_reads_back(home: Path) -> None:
-    app = AppClient()
-    app.choose_sample(home)
-    app.post("/places/folder", {"kind": "folder", "path": str(home / "site")})
-    app.post("/run/start")
-    app.wait_for_run()
+    app = moved_sample(home, "folder", "site")
     refused = app.post("/after/0/rollback", {"confirm": "yes"})
     assert "Nothing was deleted: type folder" in refused.text
     assert app.app.state.workspace.target_state(app.app.state.workspace.session.targets[0]).counts[J.POSTED] == 8
@@ -146,11 +152,7 @@ def test_rollback_needs_the_typed_word_then_deletes_and_reads_back(home: Path) -
 
 
 def test_the_cara_kit_marks_posted_skip_and_undo_through_the_journal(home: Path) -> None:
-    app = AppClient()
-    app.choose_sample(home)
-    app.post("/places/folder", {"kind": "cara", "path": str(home / "kit")})
-    app.post("/run/start")
-    app.wait_for_run()
+    app = moved_sample(home, "cara", "kit")
     kit = app.get("/kit/0")
     labels = re.findall(r'name="label" value="([^"]+)"', kit.text)
     assert "0 of 9 posts done" in kit.text and len(labels) == 9

@@ -72,15 +72,24 @@ def _with_journal(request: Request, spec: str, work: Any) -> Any:
         adapter.finish()
 
 
+async def _journal_work_or_say(request: Request, failure: str, spec: str, work: Any) -> Any:
+    """`work` on the place's journal in a worker thread (it talks to the server); a PindahError
+    becomes the one-line notice `failure` (with %(why)s) and None, so the caller goes back.
+    `failure` is the second argument, as in `say`, so that pybabel extracts it (see babel.cfg)."""
+    try:
+        return await run_in_threadpool(_with_journal, request, spec, work)
+    except PindahError as exc:
+        say(request, failure, "error", why=exc.one_line())
+        return None
+
+
 async def verify(request: Request) -> Response:
     await checked_form(request)
     spec = _spec(request)
     if spec is None:
         return back("/after")
-    try:
-        result = await run_in_threadpool(_with_journal, request, spec, aftercare.verify)
-    except PindahError as exc:
-        say(request, "Could not check: %(why)s", "error", why=exc.one_line())
+    result = await _journal_work_or_say(request, "Could not check: %(why)s", spec, aftercare.verify)
+    if result is None:
         return back("/after")
     request.app.state.results[spec] = {"checked": result.checked,
                                        "differences": [d.as_dict() for d in result.differences]}
@@ -99,10 +108,8 @@ async def rollback(request: Request) -> Response:
     if request.app.state.runs.running:
         say(request, "Wait for the move to finish (or stop it) first.", "error")
         return back("/after")
-    try:
-        result = await run_in_threadpool(_with_journal, request, spec, aftercare.rollback)
-    except PindahError as exc:
-        say(request, "Nothing was deleted: %(why)s", "error", why=exc.one_line())
+    result = await _journal_work_or_say(request, "Nothing was deleted: %(why)s", spec, aftercare.rollback)
+    if result is None:
         return back("/after")
     say(request, "%(n)s post(s) deleted and checked gone.", n=len(result.deleted))
     if result.still_there or result.stopped:

@@ -86,6 +86,14 @@ def type_into(driver: Any, css: str, text: str) -> None:
     field.send_keys(text)
 
 
+def to_the_places(driver: Any, app: AppProcess) -> None:
+    """Use the sample export the app found, then open the places screen."""
+    driver.get(app.address)
+    button(driver, "Use this one").click()
+    wait_text(driver, "What is in your export")
+    driver.get(app.origin + "/places")
+
+
 def choose_sample_and_place(driver: Any, app: AppProcess, shots: Screens, kind: str, folder: Path) -> None:
     driver.get(app.address)
     wait_text(driver, "Find your Instagram download")
@@ -216,10 +224,7 @@ def test_killing_the_app_mid_run_and_starting_again_finishes_every_post_exactly_
     site = home / "site"
     shots = Screens(driver, "kill-resume")
     first = AppProcess(env).start()
-    driver.get(first.address)
-    button(driver, "Use this one").click()
-    wait_text(driver, "What is in your export")
-    driver.get(first.origin + "/places")
+    to_the_places(driver, first)
     type_into(driver, "#folder-path", str(site))
     button(driver, "Add the website").click()
     wait_text(driver, "Added:")
@@ -266,10 +271,7 @@ def test_sample_to_the_local_bluesky_pds_through_the_app_password_form(driver: A
     shots = Screens(driver, "bluesky")
     seen: list[str] = []
     try:
-        driver.get(app.address)
-        button(driver, "Use this one").click()
-        wait_text(driver, "What is in your export")
-        driver.get(app.origin + "/places")
+        to_the_places(driver, app)
         type_into(driver, "#bsky-handle", account.handle)
         type_into(driver, "#bsky-pw", account.app_password)
         shots.shoot("3-bluesky-form", "#bsky-h")
@@ -310,10 +312,7 @@ def test_sample_to_snac_through_the_oauth_redirect(driver: Any, env: dict[str, s
         app = AppProcess({**env, "PINDAH_MASTODON_TOKEN_STORE": "file"}).start()
         shots = Screens(driver, "mastodon")
         try:
-            driver.get(app.address)
-            button(driver, "Use this one").click()
-            wait_text(driver, "What is in your export")
-            driver.get(app.origin + "/places")
+            to_the_places(driver, app)
             type_into(driver, "#masto-server", snac.url)
             button(driver, "Log in and add it").click()
             wait_text(driver, "Open the login page of your server")
