@@ -58,6 +58,16 @@ def test_each_subtitle_is_attached_to_its_own_video_with_its_format_and_language
             [], [("srt", "en"), ("srt", None)], [], [("srt", "pt-BR")]]
 
 
+def one_photo_page(root: Path, html: str) -> None:
+    """A hand-written posts_1.html (for markup the builder never writes) and its one photo,
+    media/posts/202409/1.jpg."""
+    page = root / "your_instagram_activity/media/posts_1.html"
+    page.parent.mkdir(parents=True)
+    (root / "media/posts/202409").mkdir(parents=True)
+    (root / "media/posts/202409/1.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 40)
+    page.write_text(html, "utf-8")
+
+
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_a_missing_subtitle_file_is_not_missing_media(tmp_path: Path, layout: str) -> None:
     write(layout, tmp_path, [SynthPost(T0, "clip", [SynthMedia("mp4", subtitles=(None,))])])
@@ -70,14 +80,11 @@ def test_a_missing_subtitle_file_is_not_missing_media(tmp_path: Path, layout: st
 
 
 def test_a_subtitle_link_in_a_post_without_video_is_reported_not_taken_for_an_image(tmp_path: Path) -> None:
-    page = tmp_path / "your_instagram_activity/media/posts_1.html"
-    page.parent.mkdir(parents=True)
-    (tmp_path / "media/posts/202409").mkdir(parents=True)
-    (tmp_path / "media/posts/202409/1.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 40)
-    page.write_text('<html><body><div class="pam _3-95 _2ph- _a6-g uiBoxWhite noborder"><div class="_3-95 _a6-p">'
-                    '<div><a href="media/posts/202409/1.jpg"><img src="media/posts/202409/1.jpg" /></a></div>'
-                    '<div><a href="media/posts/202409/1_n_1787.vtt">Subtitles for video</a></div></div>'
-                    '<div class="_3-94 _a6-o">Sep 23, 2024 10:10 pm</div></div></body></html>', "utf-8")
+    one_photo_page(tmp_path,
+                   '<html><body><div class="pam _3-95 _2ph- _a6-g uiBoxWhite noborder"><div class="_3-95 _a6-p">'
+                   '<div><a href="media/posts/202409/1.jpg"><img src="media/posts/202409/1.jpg" /></a></div>'
+                   '<div><a href="media/posts/202409/1_n_1787.vtt">Subtitles for video</a></div></div>'
+                   '<div class="_3-94 _a6-o">Sep 23, 2024 10:10 pm</div></div></body></html>')
     with read_export([tmp_path]) as export:
         assert [m.path for m in export.posts[0].media] == ["media/posts/202409/1.jpg"]
         assert any("subtitle file media/posts/202409/1_n_1787.vtt but holds no video" in str(p) for p in export.problems)
@@ -102,14 +109,11 @@ def test_captions_keep_leading_and_trailing_whitespace_like_the_json_export(tmp_
 
 
 def test_indentation_of_a_pretty_printed_page_is_not_part_of_the_caption(tmp_path: Path) -> None:
-    page = tmp_path / "your_instagram_activity/media/posts_1.html"
-    page.parent.mkdir(parents=True)
-    (tmp_path / "media/posts/202409").mkdir(parents=True)
-    (tmp_path / "media/posts/202409/1.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 40)
-    page.write_text('<html><body>\n  <div class="pam _3-95 _2ph- _a6-g uiBoxWhite noborder">\n'
-                    '    <h2 class="_3-95 _2pim _a6-h _a6-i">\n      <br />.<br />Blek paints \n    </h2>\n'
-                    '    <div class="_3-95 _a6-p"><img src="media/posts/202409/1.jpg" /></div>\n'
-                    '    <div class="_3-94 _a6-o">Sep 23, 2024 10:10 pm</div>\n  </div>\n</body></html>', "utf-8")
+    one_photo_page(tmp_path,
+                   '<html><body>\n  <div class="pam _3-95 _2ph- _a6-g uiBoxWhite noborder">\n'
+                   '    <h2 class="_3-95 _2pim _a6-h _a6-i">\n      <br />.<br />Blek paints \n    </h2>\n'
+                   '    <div class="_3-95 _a6-p"><img src="media/posts/202409/1.jpg" /></div>\n'
+                   '    <div class="_3-94 _a6-o">Sep 23, 2024 10:10 pm</div>\n  </div>\n</body></html>')
     with read_export([tmp_path]) as export:
         assert export.posts[0].caption == "\n.\nBlek paints"
 
