@@ -266,40 +266,40 @@ class Journal:
         return dict(self._db.execute("SELECT state, count(*) FROM posts GROUP BY state").fetchall())
 
     # -- writes around remote calls ---------------------------------------------------------
+    def _set_state(self, table: str, post_id: str, idx: int, state: str, *, also: str = "",
+                   **columns: Any) -> None:
+        """One media file's or part's new state, with the columns given (None writes NULL) and
+        the SQL in `also`, stamped now."""
+        sets = "".join(f"{name}=?, " for name in columns) + (f"{also}, " if also else "")
+        # Table and column names are this class's own words; every value is a parameter.
+        self._write(f"UPDATE {table} SET state=?, {sets}updated_at=? WHERE post_id=? AND idx=?",
+                    (state, *columns.values(), _now(), post_id, idx))
+
     def media_uploading(self, post_id: str, idx: int, prepared_sha: str) -> None:
-        self._write("UPDATE media SET state=?, prepared_sha=?, updated_at=? WHERE post_id=? AND idx=?",
-                    (UPLOADING, prepared_sha, _now(), post_id, idx))
+        self._set_state("media", post_id, idx, UPLOADING, prepared_sha=prepared_sha)
 
     def media_uploaded(self, post_id: str, idx: int, ref: RemoteRef, *, at: float | None = None) -> None:
-        self._write("UPDATE media SET state=?, remote_id=?, remote_extra=?, uploaded_at=?, reason=NULL, "
-                    "updated_at=? WHERE post_id=? AND idx=?",
-                    (UPLOADED, ref.id, json.dumps(ref.extra), time.time() if at is None else at, _now(),
-                     post_id, idx))
+        self._set_state("media", post_id, idx, UPLOADED, remote_id=ref.id, remote_extra=json.dumps(ref.extra),
+                        uploaded_at=time.time() if at is None else at, reason=None)
 
     def media_failed(self, post_id: str, idx: int, reason: str) -> None:
-        self._write("UPDATE media SET state=?, reason=?, updated_at=? WHERE post_id=? AND idx=?",
-                    (FAILED, reason, _now(), post_id, idx))
+        self._set_state("media", post_id, idx, FAILED, reason=reason)
 
     def media_skipped(self, post_id: str, idx: int, reason: str) -> None:
-        self._write("UPDATE media SET state=?, reason=?, updated_at=? WHERE post_id=? AND idx=?",
-                    (SKIPPED, reason, _now(), post_id, idx))
+        self._set_state("media", post_id, idx, SKIPPED, reason=reason)
 
     def part_posting(self, post_id: str, idx: int) -> None:
-        self._write("UPDATE parts SET state=?, attempts=attempts+1, updated_at=? WHERE post_id=? AND idx=?",
-                    (POSTING, _now(), post_id, idx))
+        self._set_state("parts", post_id, idx, POSTING, also="attempts=attempts+1")
 
     def part_posted(self, post_id: str, idx: int, ref: RemoteRef) -> None:
-        self._write("UPDATE parts SET state=?, remote_id=?, remote_url=?, remote_extra=?, reason=NULL, "
-                    "updated_at=? WHERE post_id=? AND idx=?",
-                    (POSTED, ref.id, ref.url, json.dumps(ref.extra), _now(), post_id, idx))
+        self._set_state("parts", post_id, idx, POSTED, remote_id=ref.id, remote_url=ref.url,
+                        remote_extra=json.dumps(ref.extra), reason=None)
 
     def part_failed(self, post_id: str, idx: int, reason: str) -> None:
-        self._write("UPDATE parts SET state=?, reason=?, updated_at=? WHERE post_id=? AND idx=?",
-                    (FAILED, reason, _now(), post_id, idx))
+        self._set_state("parts", post_id, idx, FAILED, reason=reason)
 
     def part_deleted(self, post_id: str, idx: int) -> None:
-        self._write("UPDATE parts SET state=?, updated_at=? WHERE post_id=? AND idx=?",
-                    (DELETED, _now(), post_id, idx))
+        self._set_state("parts", post_id, idx, DELETED)
 
     def post_state(self, post_id: str, state: str, reason: str | None = None) -> None:
         self._write("UPDATE posts SET state=?, reason=?, updated_at=? WHERE post_id=?",
