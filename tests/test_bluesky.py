@@ -170,6 +170,13 @@ def export30(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Synth]:
     return root, synth
 
 
+def write_export(root: Path, posts: list[SynthPost]) -> Path:
+    """A meta-JSON export of `posts` in `root`, each image with its own colours."""
+    synth = Synth(posts)
+    write_meta_json(root, synth.posts, media_content=synth.media_content)
+    return root
+
+
 def expected_plans(export: Path) -> list[PostPlan]:
     """What pindah must publish, planned with the adapter's declared capabilities."""
     with read_export([export]) as exp:
@@ -363,10 +370,9 @@ def _check_embed(pds: LocalPds, account: Account, value: dict[str, Any], specs: 
 
 @integration
 def test_second_run_creates_nothing_even_when_the_journal_is_lost(bluesky_pds: LocalPds, media_cache, tmp_path):
-    export = tmp_path / "export"
-    synth = Synth([SynthPost(T0 + i * 86400, f"Post {i} #again", [SynthMedia() for _ in range(1 + i % 5)])
-                   for i in range(6)])
-    write_meta_json(export, synth.posts, media_content=synth.media_content)
+    posts = [SynthPost(T0 + i * 86400, f"Post {i} #again", [SynthMedia() for _ in range(1 + i % 5)])
+             for i in range(6)]
+    export = write_export(tmp_path / "export", posts)
     account = bluesky_pds.create_account("again")
     env = pindah_env(tmp_path / "state", media_cache, bluesky_pds.url, account.app_password)
     assert migrate(export, account, env).returncode == 0
@@ -396,10 +402,9 @@ def test_second_run_creates_nothing_even_when_the_journal_is_lost(bluesky_pds: L
 
 @integration
 def test_rollback_removes_exactly_what_pindah_made(bluesky_pds: LocalPds, media_cache, tmp_path):
-    export = tmp_path / "export"
-    synth = Synth([SynthPost(T0 + i * 86400, f"To be rolled back {i} #bye", [SynthMedia() for _ in range(1 + 2 * i)])
-                   for i in range(4)])
-    write_meta_json(export, synth.posts, media_content=synth.media_content)
+    posts = [SynthPost(T0 + i * 86400, f"To be rolled back {i} #bye", [SynthMedia() for _ in range(1 + 2 * i)])
+             for i in range(4)]
+    export = write_export(tmp_path / "export", posts)
     account = bluesky_pds.create_account("undo")
     by_hand = bluesky_pds.xrpc("POST", "com.atproto.repo.createRecord", token=account.access_jwt, json={
         "repo": account.did, "collection": "app.bsky.feed.post",
@@ -441,10 +446,9 @@ def test_alt_texts_from_an_instaloader_dump_reach_the_images(bluesky_pds: LocalP
 
 @integration
 def test_opt_in_gallery_keeps_a_big_carousel_in_one_post(bluesky_pds: LocalPds, media_cache, tmp_path):
-    export = tmp_path / "export"
-    synth = Synth([SynthPost(T0, "Nine panels of one comic #comic", [SynthMedia() for _ in range(9)]),
-                   SynthPost(T0 + 86400, "Three sketches", [SynthMedia() for _ in range(3)])])
-    write_meta_json(export, synth.posts, media_content=synth.media_content)
+    posts = [SynthPost(T0, "Nine panels of one comic #comic", [SynthMedia() for _ in range(9)]),
+             SynthPost(T0 + 86400, "Three sketches", [SynthMedia() for _ in range(3)])]
+    export = write_export(tmp_path / "export", posts)
     account = bluesky_pds.create_account("gallery")
     env = pindah_env(tmp_path / "state", media_cache, bluesky_pds.url, account.app_password, PINDAH_BLUESKY_GALLERY="1")
     run = migrate(export, account, env)
@@ -509,9 +513,8 @@ class LimitingProxy(LoopbackService):
 
 @integration
 def test_a_429_with_reset_headers_is_waited_out(bluesky_pds: LocalPds, media_cache, tmp_path):
-    export = tmp_path / "export"
-    synth = Synth([SynthPost(T0 + i * 86400, f"Paced post {i} #slow", [SynthMedia(), SynthMedia()]) for i in range(5)])
-    write_meta_json(export, synth.posts, media_content=synth.media_content)
+    posts = [SynthPost(T0 + i * 86400, f"Paced post {i} #slow", [SynthMedia(), SynthMedia()]) for i in range(5)]
+    export = write_export(tmp_path / "export", posts)
     account = bluesky_pds.create_account("paced")
 
     def rule(nsid: str, count: int) -> float | None:
@@ -540,9 +543,8 @@ def test_a_429_with_reset_headers_is_waited_out(bluesky_pds: LocalPds, media_cac
 
 @integration
 def test_a_spent_daily_budget_stops_cleanly_with_the_time_to_continue(bluesky_pds: LocalPds, media_cache, tmp_path):
-    export = tmp_path / "export"
-    synth = Synth([SynthPost(T0 + i * 86400, f"Budget post {i}", [SynthMedia()]) for i in range(4)])
-    write_meta_json(export, synth.posts, media_content=synth.media_content)
+    posts = [SynthPost(T0 + i * 86400, f"Budget post {i}", [SynthMedia()]) for i in range(4)]
+    export = write_export(tmp_path / "export", posts)
     account = bluesky_pds.create_account("budget")
     env = pindah_env(tmp_path / "state", media_cache, None, account.app_password)
 
@@ -561,8 +563,7 @@ def test_a_spent_daily_budget_stops_cleanly_with_the_time_to_continue(bluesky_pd
 
 @integration
 def test_the_servers_own_login_limit_is_read_from_its_headers(bluesky_pds: LocalPds, media_cache, tmp_path):
-    export = tmp_path / "export"
-    write_meta_json(export, [SynthPost(T0, "One post")], media_content=Synth([]).media_content)
+    export = write_export(tmp_path / "export", [SynthPost(T0, "One post")])
     account = bluesky_pds.create_account("limited")
     # 30 failed logins per 5 minutes (identifier + IP): pindah logs in by DID, so use that.
     for _ in range(30):
@@ -579,9 +580,8 @@ def test_the_servers_own_login_limit_is_read_from_its_headers(bluesky_pds: Local
 # -- logins and discovery -------------------------------------------------------------------
 @integration
 def test_pds_is_found_from_the_handle_and_the_login_is_kept_and_reused(bluesky_pds: LocalPds, media_cache, tmp_path):
-    export = tmp_path / "export"
-    synth = Synth([SynthPost(T0 + i * 86400, f"Found {i}", [SynthMedia()]) for i in range(3)])
-    write_meta_json(export, synth.posts, media_content=synth.media_content)
+    posts = [SynthPost(T0 + i * 86400, f"Found {i}", [SynthMedia()]) for i in range(3)]
+    export = write_export(tmp_path / "export", posts)
     account = bluesky_pds.create_account("found")
     state = tmp_path / "state"
     # No server given: handle -> DID (resolveHandle) -> DID document (the local PLC) -> PDS.
@@ -612,8 +612,7 @@ def test_pds_is_found_from_the_handle_and_the_login_is_kept_and_reused(bluesky_p
 
 @integration
 def test_the_main_password_and_a_wrong_password_are_refused(bluesky_pds: LocalPds, media_cache, tmp_path):
-    export = tmp_path / "export"
-    write_meta_json(export, [SynthPost(T0, "Hello")], media_content=Synth([]).media_content)
+    export = write_export(tmp_path / "export", [SynthPost(T0, "Hello")])
     account = bluesky_pds.create_account("careful")
     state = tmp_path / "state"
     main = migrate(export, account, pindah_env(state, media_cache, bluesky_pds.url, account.password))
@@ -629,9 +628,8 @@ def test_the_main_password_and_a_wrong_password_are_refused(bluesky_pds: LocalPd
 
 @integration
 def test_a_dry_run_needs_no_login_and_counts_the_daily_upload_budget(bluesky_pds: LocalPds, media_cache, tmp_path):
-    export = tmp_path / "export"
-    synth = Synth([SynthPost(T0 + i * 3600, f"Carousel {i}", [SynthMedia() for _ in range(4)]) for i in range(300)])
-    write_meta_json(export, synth.posts, media_content=synth.media_content)
+    posts = [SynthPost(T0 + i * 3600, f"Carousel {i}", [SynthMedia() for _ in range(4)]) for i in range(300)]
+    export = write_export(tmp_path / "export", posts)
     account = bluesky_pds.create_account("dryrun")
     env = pindah_env(tmp_path / "state", media_cache, bluesky_pds.url, None)
     plan = pindah(["migrate", str(export), "--to", f"bluesky:{account.handle}", "--dry-run", "--json",
