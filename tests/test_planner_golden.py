@@ -26,7 +26,7 @@ from pindah.adapters.toolkit import texttokens
 from pindah.adapters.toolkit.texttokens import tokenize
 from pindah.migrator.planner import PlanOptions, plan_posts
 from tests.plan_corpus import make_posts, plan_digest
-from tests.test_planner import ALL_CAPS
+from tests.planner_support import ALL_CAPS
 
 GOLDEN = {
     "bluesky": "d5d15d92697b9af6bfdaee8bddb763fc4c5b63d3d7dcc9b27a6eadb038ab5a41",
