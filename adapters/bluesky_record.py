@@ -1,7 +1,7 @@
 """What a Bluesky post record is made of, computed offline: record keys, facets, video facts.
 
 Room: pure functions the adapter calls while building an `app.bsky.feed.post` record. No
-network, no state, so each rule is unit-tested on its own (tests/test_bluesky.py).
+network, no state, so each rule is unit-tested on its own (tests/test_bluesky_offline.py).
 
 * Record keys (TIDs) are *derived* from the engine's idempotency key and the post's original
   time, never drawn at random: the same part of the same post always gets the same key, so a

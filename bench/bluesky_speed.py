@@ -38,7 +38,7 @@ from bench.synthetic import painting_jpeg
 from tests.bluesky_pds import LocalPds
 from tests.exportbuilder.meta_json import write_meta_json
 from tests.exportbuilder.spec import SynthMedia, SynthPost
-from tests.test_bluesky import SHIM
+from tests.chaos_support import CHILD
 
 T0 = 1_546_300_800  # 2019-01-01
 
@@ -114,7 +114,7 @@ def main(argv: list[str]) -> int:
                 "PINDAH_BLUESKY_PDS": pds.url, "PINDAH_BLUESKY_APP_PASSWORD": a.app_password}
 
             started = time.perf_counter()
-            run = subprocess.run([sys.executable, "-c", SHIM, "migrate", str(export), "--to", f"bluesky:{a.handle}"],
+            run = subprocess.run([sys.executable, str(CHILD), "migrate", str(export), "--to", f"bluesky:{a.handle}"],
                                  env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
             pindah_s = time.perf_counter() - started
             if run.returncode != 0:

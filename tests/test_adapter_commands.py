@@ -97,7 +97,7 @@ def test_the_cli_module_names_no_target() -> None:
 def test_bluesky_login_keeps_a_session_and_logout_revokes_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import responses
 
-    from tests.test_bluesky import DID, HANDLE, PDS, _session_json
+    from tests.bluesky_support import DID, HANDLE, PDS, _session_json
 
     password = "abcd-efgh-ijkl-mnop"
     monkeypatch.setenv("PINDAH_TARGETS_BLUESKY_PDS", PDS)

@@ -89,7 +89,7 @@ def test_expired_caption_blobs_are_uploaded_again_and_a_changed_file_is_refused(
 @pytest.mark.bluesky
 @pytest.mark.integration
 def test_a_video_with_subtitles_arrives_on_bluesky_with_its_captions(bluesky_pds: LocalPds, tmp_path: Path) -> None:
-    from tests.test_bluesky import migrate, pindah_env
+    from tests.bluesky_support import migrate, pindah_env
 
     post = SynthPost(int(datetime(2024, 9, 23, 22, 10, tzinfo=UTC).timestamp()), "Lukisan pagi, with subtitles",
                      [SynthMedia("mp4", subtitles=("id",))])

@@ -4,7 +4,7 @@ What snac can prove (shared/reference snac-mastodon-api.md): login (a token, the
 with its loopback redirect, the pasted out-of-band code), migrate, a re-run that adds nothing,
 verify, text exactly as sent, reply threads, media in order and byte-identical, all over a
 server that closes every connection after its answer. What it cannot (idempotency keys,
-rollback, limits, 429s) stays on the simulations (tests/test_mastodon.py).
+rollback, limits, 429s) stays on the simulations (tests/test_mastodon_*.py).
 
 Without snac these tests skip with the reason, except in CI (CI=true), where they fail.
 """
