@@ -22,8 +22,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
-from pindah.adapters.toolkit.paths import cache_dir, state_dir
-
 from .errors import PindahError
 
 APP = "pindah"

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Iterable
 
 from pindah.adapters.contract import Adapter
+from pindah.adapters.toolkit.paths import cache_dir, state_dir
 
 from . import journal as J
-from .config import cache_dir, state_dir
 from .app.edits import load_edits
 from .journal import Journal, journals_for  # noqa: F401 - engine.journals_for is used by tests
 from .kitjournal import refresh as refresh_by_hand

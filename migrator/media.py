@@ -60,7 +60,6 @@ from .imagefit import (
     ImageOutput,
     Refused,
     SaveExtras,
-    fit_dimensions,
     fits,
     format_name,
     human_size,
