@@ -246,6 +246,15 @@ class Adapter:
     capabilities: ClassVar[Capabilities]
     example: ClassVar[str]  # an example --to value, shown by `pindah targets`
     options: ClassVar[tuple[Option, ...]] = ()  # every `[targets.<name>]` setting it reads
+    # How the browser app (`pindah app`) offers this target, so the core never names one:
+    # the human name on its "where to" screen ("" = show `name`), ...
+    title: ClassVar[str] = ""
+    # ... how the artist signs in there: "none" (a place on this computer, e.g. a folder),
+    # "app_password" (a handle and an app password) or "oauth" (in the browser, through
+    # `login()` with a toolkit `LoginIO`), ...
+    sign_in: ClassVar[str] = "none"
+    # ... and the label of the location field (what goes after ':' in --to), None = no location.
+    location_prompt: ClassVar[str | None] = None
 
     def __init__(self, location: str | None, config: dict[str, Any]) -> None:
         self.location = location  # what came after ':' in --to
