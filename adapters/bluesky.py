@@ -88,6 +88,9 @@ class BlueskyAdapter(BlueskyAccount, Adapter):
     name = "bluesky"
     description = "Bluesky, or your own AT Protocol server (PDS)"
     example = "bluesky:yourname.bsky.social"
+    title = "Bluesky"
+    sign_in = "app_password"  # the password goes to the `app_password` setting, then `login()`
+    location_prompt = "Your handle"
     options = (
         Option("handle", str, None, "your handle, when --to does not name it"),
         Option("app_password", str, None, "an APP password (never the main one); better in the environment or typed"),

@@ -80,6 +80,9 @@ class CaraAdapter(LocalFolderAdapter):
     description = ("an upload kit for Cara, which has no API: one folder per post, a checklist, "
                    "and a page with copy buttons to work through beside cara.app")
     example = "cara:./cara-kit"
+    title = "Cara (you post by hand)"
+    sign_in = "none"
+    location_prompt = "A folder for the Cara kit"
     options = (
         Option("max_images_per_post", int, 4, "pictures per Cara post; a larger carousel becomes numbered posts"),
         Option("max_caption_chars", int, 2000, "caption length; a longer one continues in the next numbered post"),

@@ -79,6 +79,9 @@ class FolderAdapter(LocalFolderAdapter):
     name = "folder"
     description = "a portfolio website in a folder on this computer: open index.html, or upload it anywhere"
     example = "folder:./pindah-site"
+    title = "A portfolio website (a folder)"
+    sign_in = "none"
+    location_prompt = "A folder"
     options = (
         Option("title", str, "Portfolio", "the site's title, shown on every page"),
         Option("artist", str, "", "your name as the artist, on the pages and in the copyright line"),

@@ -87,6 +87,9 @@ class MastodonAdapter(Adapter):
     name = "mastodon"
     description = "Mastodon, Pixelfed or GoToSocial (any Mastodon-API server): quiet posts, threads, alt text"
     example = "mastodon:https://example.social"
+    title = "Mastodon, Pixelfed or GoToSocial"
+    sign_in = "oauth"
+    location_prompt = "Your server's address"
     capabilities = MASTODON_DEFAULTS
     options = (
         Option("server", str, None, "your server, when --to does not name it: https://example.social"),
