@@ -111,7 +111,8 @@ class MastodonAdapter(Adapter):
         if not server:
             raise PindahError("the Mastodon target needs the server's address",
                               "write it like --to mastodon:https://example.social")
-        self.server = check_url(str(server))
+        # "mastodon.art", as people write it (and the app's address field takes it), means https.
+        self.server = check_url(str(server) if "://" in str(server) else f"https://{str(server).strip()}")
         self.visibility = str(self.setting("visibility") or "unlisted").strip().lower()
         if self.visibility not in VISIBILITIES:
             raise PindahError(f"visibility must be one of {', '.join(VISIBILITIES)}, not {self.visibility!r}")
