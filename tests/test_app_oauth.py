@@ -31,8 +31,8 @@ def test_mastodon_oauth_in_the_browser_comes_back_to_the_app_logged_in(home: Pat
         sim = SimServer(flavour="mastodon").install(rsps)
         app = AppClient()
         app.choose_sample(home)
-        waiting = app.post("/places/mastodon", {"server": "social.example"})
-        assert waiting.url.path == "/places/mastodon/wait"
+        waiting = app.post("/places/oauth/mastodon", {"location": "social.example"})
+        assert waiting.url.path == "/places/oauth/mastodon/wait"
         assert '<meta http-equiv="refresh" content="2">' in waiting.text
         url = unescape(re.search(r'href="(https://social\.example/oauth/authorize[^"]+)"', waiting.text).group(1))
         asked = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
@@ -43,12 +43,12 @@ def test_mastodon_oauth_in_the_browser_comes_back_to_the_app_logged_in(home: Pat
         answer = urllib.request.urlopen(f"{asked['redirect_uri']}?code=code-1&state={asked['state']}", timeout=10)
         assert b"pindah is logged in" in answer.read()
         for _ in range(200):  # the page looks again until the login thread is done
-            page = app.get("/places/mastodon/wait")
+            page = app.get("/places/oauth/mastodon/wait")
             if page.url.path == "/places":
                 break
             time.sleep(0.05)
-        assert "Logged in." in page.text and "mastodon:https://social.example" in page.text
-        assert app.app.state.workspace.session.targets == ["mastodon:https://social.example"]
+        assert "Logged in." in page.text and "Mastodon, Pixelfed or GoToSocial <span class=\"muted\">social.example" in page.text
+        assert app.app.state.workspace.session.targets == ["mastodon:social.example"]
         everything = [page.text, waiting.text] + [app.get(p).text for p in ("/places", "/run", "/after")]
         assert all(TOKEN not in text for text in everything)
     saved = list((tmp_path / "state" / "tokens" / "mastodon").glob("*.json"))
@@ -60,12 +60,12 @@ def test_a_refused_login_says_why_and_adds_nothing(home: Path) -> None:
         SimServer(flavour="mastodon").install(rsps)
         app = AppClient()
         app.choose_sample(home)
-        waiting = app.post("/places/mastodon", {"server": "https://social.example"})
+        waiting = app.post("/places/oauth/mastodon", {"location": "https://social.example"})
         url = unescape(re.search(r'href="(https://social\.example/oauth/authorize[^"]+)"', waiting.text).group(1))
         asked = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
         urllib.request.urlopen(f"{asked['redirect_uri']}?error=access_denied&state={asked['state']}", timeout=10).read()
         for _ in range(200):
-            page = app.get("/places/mastodon/wait")
+            page = app.get("/places/oauth/mastodon/wait")
             if page.url.path == "/places":
                 break
             time.sleep(0.05)

@@ -104,7 +104,7 @@ def test_a_bluesky_app_password_never_appears_in_a_page_an_event_or_the_session(
     app.choose_sample(home)
     secret = "zq7x-s3cr-etpw-9k2m"
     # No Bluesky server here: the login fails, and the failure is shown without the password.
-    answer = app.post("/places/bluesky", {"handle": "rina.invalid", "app_password": secret})
+    answer = app.post("/places/password/bluesky", {"location": "rina.invalid", "password": secret})
     assert answer.status_code == 200
     assert "did not accept" in answer.text
     seen = [answer.text]

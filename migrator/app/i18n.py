@@ -4,9 +4,13 @@ Texts are gettext messages. After changing a text, from the repository root:
 
     pybabel extract -F migrator/app/babel.cfg -k say:2 -k t:2 -k gettext:2 -k ngettext:1,2 \
         --no-location -o /tmp/pindah_app.pot migrator/app
-    pybabel update -i /tmp/pindah_app.pot -d migrator/app/locale -D pindah_app --no-location
+    pybabel update -N --ignore-obsolete -i /tmp/pindah_app.pot -d migrator/app/locale -D pindah_app
     (translate the new entries in locale/id/LC_MESSAGES/pindah_app.po)
     pybabel compile -d migrator/app/locale -D pindah_app
+
+Every registered target's title, description and location label are extracted too (babel.cfg
+maps the marker file `targets.texts` to `offers.target_texts`), so a new target's texts are
+translated like the app's own.
 
 The compiled `.mo` files are committed beside the `.po` files, and rebuilt from the `.po` at
 start-up when older (so an edited translation shows at once). tests/test_app_screens.py fails

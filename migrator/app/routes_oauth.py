@@ -1,4 +1,6 @@
-"""Mastodon, Pixelfed, GoToSocial: the server's address, then its OAuth login in the same browser.
+"""Every OAuth target (`sign_in = "oauth"`): its location if it has one (a Mastodon server's
+address, a Tumblr blog's name), then its OAuth login in the same browser, at
+`/places/oauth/<name>` and `/places/oauth/<name>/wait`. No target is named here.
 
 The login is the adapter's own hook (`Adapter.login`, the same as `pindah login`), run in a
 background thread with a `LoginIO` (toolkit.oauth) whose "open the browser" hands the
@@ -7,14 +9,15 @@ server redirects to the toolkit's one-shot loopback receiver (PKCE + state), and
 which looks again every two seconds, says "logged in" and goes back to the places.
 The token goes to the adapter's token store; the app never sees or shows it.
 
-An adapter that does not take a `LoginIO` (`adapter.io`) cannot log in from the app; the page
-says to use `pindah login` instead.
+An adapter that does not take a `LoginIO` (an `io` attribute, as the Mastodon adapter has) cannot
+log in from the app; the page says to use `pindah login` instead.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -25,8 +28,10 @@ from pindah.adapters.toolkit.oauth import LoginIO
 
 from ..errors import PindahError
 from ..targets import make_target
+from .offers import target_class, title_of
+from .routes_places import spec_of
 from .security import checked_form
-from .web import back, page, say, ws
+from .web import back, lang_of, page, say, ws
 
 URL_WAIT = 30.0  # seconds for the server to register pindah and give its authorize address
 LOGIN_WAIT = 600.0  # seconds the artist has to allow pindah in the other tab
@@ -34,6 +39,9 @@ LOGIN_WAIT = 600.0  # seconds the artist has to allow pindah in the other tab
 
 @dataclass
 class PendingLogin:
+    """The one login in the browser under way: the target's place, and what its thread found."""
+
+    name: str
     spec: str
     url: str | None = None
     done: bool = False
@@ -48,19 +56,26 @@ def _no_paste() -> str:
 
 async def start(request: Request) -> Response:
     form = await checked_form(request)
-    server = str(form.get("server") or "").strip().rstrip("/")
-    if server and "://" not in server:
-        server = "https://" + server
-    spec = f"mastodon:{server}"
+    name = str(request.path_params["name"])
+    cls = target_class(name, "oauth")
+    if cls is None:
+        say(request, "pindah has no such place to add.", "error")
+        return back("/places")
+    location = str(form.get("location") or "").strip().rstrip("/")
+    if cls.location_prompt is not None and not location:
+        say(request, "Fill in every field to log in to %(title)s.", "error", title=title_of(name, lang_of(request)))
+        return back("/places")
+    spec = spec_of(name, location if cls.location_prompt is not None else None)
     try:
         adapter = make_target(spec, ws(request).config)
     except PindahError as exc:
         say(request, "That place cannot be used: %(why)s", "error", why=exc.one_line())
         return back("/places")
-    if not server or not isinstance(getattr(adapter, "io", None), LoginIO):
-        say(request, "Logging in to these from the app is not ready yet. In a terminal: pindah login mastodon:https://your.server", "error")
+    if not isinstance(getattr(adapter, "io", None), LoginIO):
+        say(request, "Logging in to this place from the app is not ready yet. In a terminal: pindah login %(target)s",
+            "error", target=spec)
         return back("/places")
-    pending = PendingLogin(spec)
+    pending = PendingLogin(name, spec)
 
     def handed_url(url: str) -> bool:
         pending.url = url
@@ -85,26 +100,27 @@ async def start(request: Request) -> Response:
     request.app.state.oauth = pending
     threading.Thread(target=log_in, name="pindah-app-login", daemon=True).start()
     await run_in_threadpool(pending.ready.wait, URL_WAIT)
-    return back("/places/mastodon/wait")
+    return back(f"/places/oauth/{quote(name, safe='')}/wait")
 
 
 async def wait(request: Request) -> Response:
     pending: PendingLogin | None = getattr(request.app.state, "oauth", None)
-    if pending is None:
+    if pending is None or pending.name != request.path_params["name"]:
         return back("/places")
+    title = title_of(pending.name, lang_of(request))
     if pending.done:
         request.app.state.oauth = None
         if pending.error:
-            say(request, "The server did not accept the login: %(why)s", "error", why=pending.error)
+            say(request, "%(title)s did not accept the login: %(why)s", "error", title=title, why=pending.error)
         else:
             ws(request).session.add_target(pending.spec)
             ws(request).session.save()
             say(request, "Logged in. pindah keeps the login in your token store, never in a page.")
         return back("/places")
-    return page(request, "oauth_wait.html", url=pending.url, server=pending.spec.split(":", 1)[1])
+    return page(request, "oauth_wait.html", url=pending.url, place=title, name=pending.name)
 
 
 routes = [
-    Route("/places/mastodon", start, methods=["POST"]),
-    Route("/places/mastodon/wait", wait),
+    Route("/places/oauth/{name}", start, methods=["POST"]),
+    Route("/places/oauth/{name}/wait", wait),
 ]

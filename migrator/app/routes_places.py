@@ -1,10 +1,12 @@
-"""Screen 2: where the posts go (a folder site, a Cara kit, Bluesky) and the artist's rights.
+"""Screen 2: where the posts go, and the artist's rights.
 
-Each place shows its limits (`Capabilities.describe()`). Bluesky asks for the handle and an
-app password; the password goes straight to the adapter's login hook, which keeps a session
-in its own token store, never the password. The password is not written anywhere by the app,
-never put into a page, a notice, an event or a log: a failed login says why with the password
-taken out of the message.
+Every registered target is offered (offers.py), grouped by how the artist signs in, with its
+limits (`Capabilities.describe()`); the screen names none. A place on this computer
+(`sign_in = "none"`) takes a folder; an app-password target takes its location (a handle) and an
+app password, which goes straight to the adapter's login hook as its `app_password` setting:
+the adapter keeps a session in its own token store, never the password. The password is not
+written anywhere by the app, never put into a page, a notice, an event or a log: a failed login
+says why with the password taken out of the message. OAuth targets log in in routes_oauth.py.
 """
 
 from __future__ import annotations
@@ -21,50 +23,58 @@ from ..errors import PindahError
 from ..rights import DEFAULT_DATA_MINING, SECTION, has_rights_settings, load_rights
 from ..rights_setup import config_file_in_use, save_rights
 from ..targets import make_target, parse_target
-from .finder import home
+from .offers import in_home, offers, target_class, title_of
 from .security import checked_form
-from .web import back, page, say, ws
-
-APP_PASSWORDS_URL = "https://bsky.app/settings/app-passwords"
+from .web import back, lang_of, page, say, ws
 
 
 def _place_rows(request: Request) -> list[dict[str, Any]]:
     rows = []
     for spec in ws(request).session.targets:
         name, location = parse_target(spec)
+        title = title_of(name, lang_of(request))
         try:
             adapter = make_target(spec, ws(request).config)
-            rows.append({"spec": spec, "name": name, "location": location or "", "limits": adapter.caps.describe(),
-                         "by_hand": adapter.caps.published_by_hand, "description": adapter.description})
+            rows.append({"spec": spec, "name": name, "title": title, "location": location or "",
+                         "limits": adapter.caps.describe(), "by_hand": adapter.caps.published_by_hand, "problem": None})
         except PindahError as exc:
-            rows.append({"spec": spec, "name": name, "location": location or "", "limits": [],
-                         "by_hand": False, "description": exc.one_line()})
+            rows.append({"spec": spec, "name": name, "title": title, "location": location or "", "limits": [],
+                         "by_hand": False, "problem": exc.one_line()})
     return rows
 
 
 async def places(request: Request) -> Response:
     config = ws(request).config
     rights = config.get(SECTION, {}) if has_rights_settings(config) else {}
-    return page(request, "places.html", places=_place_rows(request), rights=rights,
-                rights_saved=has_rights_settings(config), home=str(home()), app_passwords_url=APP_PASSWORDS_URL)
+    return page(request, "places.html", places=_place_rows(request), offers=offers(lang_of(request)),
+                rights=rights, rights_saved=has_rights_settings(config))
 
 
 def _folder(text: str) -> Path | None:
-    raw = text.strip()
-    if not raw:
-        return None
-    path = Path(raw).expanduser()
-    return (path if path.is_absolute() else home() / path).resolve()
+    return in_home(text) if text.strip() else None
 
 
-async def add_folder(request: Request) -> Response:
+def spec_of(name: str, location: str | None) -> str:
+    return f"{name}:{location}" if location else name
+
+
+async def add_local(request: Request) -> Response:
+    """A place on this computer (`sign_in = "none"`): its folder, checked, then added.
+    `/places/folder` (the name in the form's `kind`, the folder in `path`) is the older address."""
     form = await checked_form(request)
-    kind = str(form.get("kind") or "")
-    folder = _folder(str(form.get("path") or ""))
-    if kind not in ("folder", "cara") or folder is None:
-        say(request, "Type a folder, for example %(example)s", "error", example=str(home() / "pindah-site"))
+    name = str(request.path_params.get("name") or form.get("kind") or "")
+    cls = target_class(name, "none")
+    if cls is None:
+        say(request, "pindah has no such place to add.", "error")
         return back("/places")
-    spec = f"{kind}:{folder}"
+    spec = name
+    if cls.location_prompt is not None:
+        folder = _folder(str(form.get("location") or form.get("path") or ""))
+        if folder is None:
+            example = in_home(parse_target(str(getattr(cls, "example", "")))[1] or name)
+            say(request, "Type a folder, for example %(example)s", "error", example=str(example))
+            return back("/places")
+        spec = spec_of(name, str(folder))
     try:
         await run_in_threadpool(lambda: make_target(spec, ws(request).config).prepare(interactive=False))
     except PindahError as exc:
@@ -76,17 +86,23 @@ async def add_folder(request: Request) -> Response:
     return back("/places")
 
 
-async def add_bluesky(request: Request) -> Response:
+async def add_with_password(request: Request) -> Response:
+    """An app-password target: its location (a handle) and the password, to its login hook."""
     form = await checked_form(request)
-    handle = str(form.get("handle") or "").strip().lstrip("@")
-    password = str(form.get("app_password") or "").strip()
-    if not handle or not password:
-        say(request, "Give your Bluesky handle and an app password.", "error")
+    name = str(request.path_params["name"])
+    cls = target_class(name, "app_password")
+    if cls is None:
+        say(request, "pindah has no such place to add.", "error")
         return back("/places")
-    spec = f"bluesky:{handle}"
-    config = {**ws(request).config, "targets": {**ws(request).config.get("targets", {}),
-                                                "bluesky": {**ws(request).config.get("targets", {}).get("bluesky", {}),
-                                                            "app_password": password}}}
+    title = title_of(name, lang_of(request))
+    location = str(form.get("location") or "").strip()
+    password = str(form.get("password") or "").strip()
+    if not password or (cls.location_prompt is not None and not location):
+        say(request, "Fill in every field to log in to %(title)s.", "error", title=title)
+        return back("/places")
+    spec = spec_of(name, location if cls.location_prompt is not None else None)
+    targets = ws(request).config.get("targets", {})
+    config = {**ws(request).config, "targets": {**targets, name: {**targets.get(name, {}), "app_password": password}}}
 
     def log_in() -> None:
         adapter = make_target(spec, config)
@@ -99,14 +115,17 @@ async def add_bluesky(request: Request) -> Response:
         await run_in_threadpool(log_in)
     except PindahError as exc:
         why = exc.one_line().replace(password, "•••")  # never echo the password, even in an error
-        say(request, "Bluesky did not accept the login: %(why)s", "error", why=why)
+        say(request, "%(title)s did not accept the login: %(why)s", "error", title=title, why=why)
         return back("/places")
     finally:
         del config, password
     ws(request).session.add_target(spec)
     ws(request).session.save()
-    say(request, "Logged in to Bluesky as @%(handle)s. pindah keeps the session, never the password.",
-        handle=handle)
+    if location:
+        say(request, "Logged in to %(title)s as %(who)s. pindah keeps the session, never the password.",
+            title=title, who=location)
+    else:
+        say(request, "Logged in to %(title)s. pindah keeps the session, never the password.", title=title)
     return back("/places")
 
 
@@ -149,8 +168,9 @@ async def save_rights_form(request: Request) -> Response:
 
 routes = [
     Route("/places", places),
-    Route("/places/folder", add_folder, methods=["POST"]),
-    Route("/places/bluesky", add_bluesky, methods=["POST"]),
+    Route("/places/folder", add_local, methods=["POST"]),
+    Route("/places/local/{name}", add_local, methods=["POST"]),
+    Route("/places/password/{name}", add_with_password, methods=["POST"]),
     Route("/places/remove", remove, methods=["POST"]),
     Route("/rights", save_rights_form, methods=["POST"]),
 ]
