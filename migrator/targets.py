@@ -94,7 +94,9 @@ def parse_target(spec: str) -> tuple[str, str | None]:
     return name.strip().lower(), (location.strip() or None) if sep else None
 
 
-def make_target(spec: str, config: dict[str, Any]) -> Adapter:
+def make_target(spec: str, config: dict[str, Any], **extra: Any) -> Adapter:
+    """The adapter `spec` names, with its `[targets.<name>]` settings. `extra`: keywords its
+    constructor takes beyond the contract's (the app hands an OAuth target its `io=LoginIO`)."""
     name, location = parse_target(spec)
     adapters = available()
     if name not in adapters:
@@ -105,7 +107,7 @@ def make_target(spec: str, config: dict[str, Any]) -> Adapter:
         raise PindahError(f"unknown target {name!r}",
                           f"choose one of: {', '.join(adapters) or 'none installed'} (see `pindah targets`)")
     section = config.get("targets", {}).get(name, {}) if isinstance(config.get("targets"), dict) else {}
-    return adapters[name](location, section if isinstance(section, dict) else {})
+    return adapters[name](location, section if isinstance(section, dict) else {}, **extra)
 
 
 def slug(text: str) -> str:
