@@ -250,8 +250,9 @@ class Adapter:
     # the human name on its "where to" screen ("" = show `name`), ...
     title: ClassVar[str] = ""
     # ... how the artist signs in there: "none" (a place on this computer, e.g. a folder),
-    # "app_password" (a handle and an app password) or "oauth" (in the browser, through
-    # `login()` with a toolkit `LoginIO`), ...
+    # "app_password" (a handle and an app password, handed to `login()` as the `app_password`
+    # setting) or "oauth" (in the browser, through `login()` with the toolkit `LoginIO` the app
+    # gives the constructor as its `io=` keyword), ...
     sign_in: ClassVar[str] = "none"
     # ... and the label of the location field (what goes after ':' in --to), None = no location.
     location_prompt: ClassVar[str | None] = None
