@@ -1,11 +1,17 @@
 """What the tests of `pindah app` share: a private home with the sample export in Downloads,
-private state/cache folders, and a TestClient that talks to the app as its own page would."""
+private state/cache folders, a TestClient that talks to the app as its own page would, and the
+steps of an OAuth login in the browser (the waiting page's link, the browser coming back)."""
 
 from __future__ import annotations
 
+import re
 import shutil
+import time
+import urllib.request
+from html import unescape
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import warnings
 
@@ -58,3 +64,27 @@ class AppClient:
 
     def choose_sample(self, home: Path) -> Any:
         return self.post("/export/choose", {"path": str(home / "Downloads" / "instagram-export")})
+
+
+def authorize_query(waiting_page: str, authorize_prefix: str) -> dict[str, str]:
+    """The query of the login link an OAuth waiting page offers (`authorize_prefix`: where it must go)."""
+    found = re.search(r'href="(' + re.escape(authorize_prefix) + r'[^"]+)"', waiting_page)
+    assert found, f"no link to {authorize_prefix} on the waiting page"
+    return {k: v[0] for k, v in parse_qs(urlsplit(unescape(found.group(1))).query).items()}
+
+
+def browser_comes_back(redirect_uri: str, **query: str) -> str:
+    """What the artist's browser does once they allowed (or refused) pindah: it follows the
+    server's redirect to the loopback receiver (a real request, not the app's client)."""
+    with urllib.request.urlopen(f"{redirect_uri}?{urlencode(query)}", timeout=10) as answer:
+        return answer.read().decode()
+
+
+def login_ends(app: AppClient, wait_path: str) -> Any:
+    """The waiting page, looked at again (as its refresh does) until it goes back to the places."""
+    for _ in range(400):
+        page = app.get(wait_path)
+        if page.url.path == "/places":
+            return page
+        time.sleep(0.05)
+    raise AssertionError(f"{wait_path} never went back to the places")

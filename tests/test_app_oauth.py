@@ -3,20 +3,17 @@ the loopback redirect, and the app back at the places with the login kept (never
 
 from __future__ import annotations
 
-import re
-import time
-import urllib.request
-from html import unescape
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
 
-from tests.app_support import AppClient, private_home
+from tests.app_support import AppClient, authorize_query, browser_comes_back, login_ends, private_home
 from tests.mastodon_sim import TOKEN, SimServer
 
 pytestmark = pytest.mark.mastodon
+
+WAIT = "/places/oauth/mastodon/wait"
 
 
 @pytest.fixture
@@ -31,23 +28,17 @@ def test_mastodon_oauth_in_the_browser_comes_back_to_the_app_logged_in(home: Pat
         sim = SimServer(flavour="mastodon").install(rsps)
         app = AppClient()
         app.choose_sample(home)
-        waiting = app.post("/places/oauth/mastodon", {"location": "social.example"})
-        assert waiting.url.path == "/places/oauth/mastodon/wait"
+        waiting = app.post("/places/oauth/mastodon", {"location": "social.example"})  # no https://: it is implied
+        assert waiting.url.path == WAIT
         assert '<meta http-equiv="refresh" content="2">' in waiting.text
-        url = unescape(re.search(r'href="(https://social\.example/oauth/authorize[^"]+)"', waiting.text).group(1))
-        asked = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        asked = authorize_query(waiting.text, "https://social.example/oauth/authorize")
         assert asked["code_challenge_method"] == "S256" and asked["redirect_uri"].startswith("http://127.0.0.1:")
-        # The artist allows pindah on the server, which sends the browser to the loopback redirect
-        # (urllib: the real browser's request, not intercepted by `responses`).
+        # The artist allows pindah on the server, which sends the browser to the loopback redirect.
         sim.codes["code-1"] = asked["redirect_uri"]
-        answer = urllib.request.urlopen(f"{asked['redirect_uri']}?code=code-1&state={asked['state']}", timeout=10)
-        assert b"pindah is logged in" in answer.read()
-        for _ in range(200):  # the page looks again until the login thread is done
-            page = app.get("/places/oauth/mastodon/wait")
-            if page.url.path == "/places":
-                break
-            time.sleep(0.05)
-        assert "Logged in." in page.text and "Mastodon, Pixelfed or GoToSocial <span class=\"muted\">social.example" in page.text
+        assert "pindah is logged in" in browser_comes_back(asked["redirect_uri"], code="code-1", state=asked["state"])
+        page = login_ends(app, WAIT)
+        assert "Logged in." in page.text
+        assert 'Mastodon, Pixelfed or GoToSocial <span class="muted">social.example' in page.text
         assert app.app.state.workspace.session.targets == ["mastodon:social.example"]
         everything = [page.text, waiting.text] + [app.get(p).text for p in ("/places", "/run", "/after")]
         assert all(TOKEN not in text for text in everything)
@@ -61,13 +52,8 @@ def test_a_refused_login_says_why_and_adds_nothing(home: Path) -> None:
         app = AppClient()
         app.choose_sample(home)
         waiting = app.post("/places/oauth/mastodon", {"location": "https://social.example"})
-        url = unescape(re.search(r'href="(https://social\.example/oauth/authorize[^"]+)"', waiting.text).group(1))
-        asked = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-        urllib.request.urlopen(f"{asked['redirect_uri']}?error=access_denied&state={asked['state']}", timeout=10).read()
-        for _ in range(200):
-            page = app.get("/places/oauth/mastodon/wait")
-            if page.url.path == "/places":
-                break
-            time.sleep(0.05)
-        assert "did not accept the login" in page.text and "access_denied" in page.text
+        asked = authorize_query(waiting.text, "https://social.example/oauth/authorize")
+        browser_comes_back(asked["redirect_uri"], error="access_denied", state=asked["state"])
+        page = login_ends(app, WAIT)
+        assert "Mastodon, Pixelfed or GoToSocial did not accept the login" in page.text and "access_denied" in page.text
         assert app.app.state.workspace.session.targets == []

@@ -9,12 +9,14 @@ server redirects to the toolkit's one-shot loopback receiver (PKCE + state), and
 which looks again every two seconds, says "logged in" and goes back to the places.
 The token goes to the adapter's token store; the app never sees or shows it.
 
-An adapter that does not take a `LoginIO` (an `io` attribute, as the Mastodon adapter has) cannot
-log in from the app; the page says to use `pindah login` instead.
+The adapter gets that `LoginIO` as its constructor's `io=` keyword (Mastodon, DeviantArt and
+Tumblr take one); an adapter without it cannot log in from the app, and the page says to use
+`pindah login` instead.
 """
 
 from __future__ import annotations
 
+import inspect
 import threading
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -50,6 +52,14 @@ class PendingLogin:
     ready: threading.Event = field(default_factory=threading.Event)
 
 
+def takes_login_io(cls: type) -> bool:
+    """Does the target's constructor take the `io=` keyword the app hands its LoginIO through?"""
+    try:
+        return "io" in inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def _no_paste() -> str:
     raise PindahError("the login in the browser did not finish", "try again, or use `pindah login` in a terminal")
 
@@ -66,12 +76,7 @@ async def start(request: Request) -> Response:
         say(request, "Fill in every field to log in to %(title)s.", "error", title=title_of(name, lang_of(request)))
         return back("/places")
     spec = spec_of(name, location if cls.location_prompt is not None else None)
-    try:
-        adapter = make_target(spec, ws(request).config)
-    except PindahError as exc:
-        say(request, "That place cannot be used: %(why)s", "error", why=exc.one_line())
-        return back("/places")
-    if not isinstance(getattr(adapter, "io", None), LoginIO):
+    if not takes_login_io(cls):
         say(request, "Logging in to this place from the app is not ready yet. In a terminal: pindah login %(target)s",
             "error", target=spec)
         return back("/places")
@@ -82,8 +87,13 @@ async def start(request: Request) -> Response:
         pending.ready.set()
         return True  # "opened": the artist opens it from the page
 
-    adapter.io = LoginIO(say=lambda text: None, open_browser=handed_url, ask_code=_no_paste, ask_token=_no_paste,
-                         wait_seconds=LOGIN_WAIT)
+    io = LoginIO(say=lambda text: None, open_browser=handed_url, ask_code=_no_paste, ask_token=_no_paste,
+                 wait_seconds=LOGIN_WAIT)
+    try:
+        adapter = make_target(spec, ws(request).config, io=io)
+    except PindahError as exc:
+        say(request, "That place cannot be used: %(why)s", "error", why=exc.one_line())
+        return back("/places")
 
     def log_in() -> None:
         try:

@@ -106,8 +106,8 @@ def choose_sample_and_place(driver: Any, app: AppProcess, shots: Screens, kind: 
     assert "2021-03-14 – 2025-02-14" in driver.page_source
     shots.shoot("2-summary")
     driver.get(app.origin + "/places")
-    type_into(driver, "#folder-path" if kind == "folder" else "#cara-path", str(folder))
-    button(driver, "Add the website" if kind == "folder" else "Add Cara").click()
+    type_into(driver, f"#{kind}-location", str(folder))  # every offered place: #<name>-location, #<name>-add
+    by_css(driver, f"#{kind}-add").click()
     wait_text(driver, "Added:")
     shots.shoot("3-places")
 
@@ -224,8 +224,8 @@ def test_killing_the_app_mid_run_and_starting_again_finishes_every_post_exactly_
     shots = Screens(driver, "kill-resume")
     first = AppProcess(env).start()
     to_the_places(driver, first)
-    type_into(driver, "#folder-path", str(site))
-    button(driver, "Add the website").click()
+    type_into(driver, "#folder-location", str(site))
+    by_css(driver, "#folder-add").click()
     wait_text(driver, "Added:")
     driver.get(first.origin + "/run")
     button(driver, "Start / continue the move").click()
@@ -271,11 +271,11 @@ def test_sample_to_the_local_bluesky_pds_through_the_app_password_form(driver: A
     seen: list[str] = []
     try:
         to_the_places(driver, app)
-        type_into(driver, "#bsky-handle", account.handle)
-        type_into(driver, "#bsky-pw", account.app_password)
-        shots.shoot("3-bluesky-form", "#bsky-h")
-        button(driver, "Log in and add Bluesky").click()
-        wait_text(driver, f"Logged in to Bluesky as @{account.handle}")
+        type_into(driver, "#bluesky-location", account.handle)
+        type_into(driver, "#bluesky-password", account.app_password)
+        shots.shoot("3-bluesky-form", "#bluesky-h")
+        by_css(driver, "#bluesky-add").click()
+        wait_text(driver, f"Logged in to Bluesky as {account.handle}")
         seen.append(driver.page_source)
         shots.shoot("3-bluesky-added")
         driver.get(app.origin + "/run")
@@ -312,9 +312,9 @@ def test_sample_to_snac_through_the_oauth_redirect(driver: Any, env: dict[str, s
         shots = Screens(driver, "mastodon")
         try:
             to_the_places(driver, app)
-            type_into(driver, "#masto-server", snac.url)
-            button(driver, "Log in and add it").click()
-            wait_text(driver, "Open the login page of your server")
+            type_into(driver, "#mastodon-location", snac.url)
+            by_css(driver, "#mastodon-add").click()
+            wait_text(driver, "Open the login page, log in there")
             shots.shoot("3-oauth-wait")
             app_tab = driver.current_window_handle
             by_css(driver, "#authorize").click()
