@@ -28,6 +28,8 @@ BUILT_IN: dict[str, str] = {
     "cara": "pindah.adapters.cara:CaraAdapter",
     "bluesky": "pindah.adapters.bluesky:BlueskyAdapter",
     "mastodon": "pindah.adapters.mastodon:MastodonAdapter",
+    "deviantart": "pindah.adapters.deviantart:DeviantArtAdapter",
+    "tumblr": "pindah.adapters.tumblr:TumblrAdapter",
 }
 
 
