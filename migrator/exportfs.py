@@ -116,6 +116,12 @@ class ExportTree:
             return open(entry.name, "rb")
         return zf.open(entry.name, "r")
 
+    def disk_path(self, path: str) -> Path | None:
+        """The file itself when it comes from a folder (None for a ZIP member): another process
+        can then read it by name, e.g. the media pipeline's workers, rather than be sent its bytes."""
+        entry = self._entries[path]
+        return Path(entry.name) if self._sources[entry.source] is None else None
+
     def read_head(self, path: str, size: int) -> bytes:
         """The first `size` bytes of a file (all of it if shorter). A ZIP member's local header
         and the compressed bytes needed are read with `os.pread` and inflated only that far:
