@@ -1,0 +1,50 @@
+"""The targets added after the app was written are offered by it without the app naming them:
+Tumblr (OAuth 2, the blog's name as its location) is listed, and its login in the browser,
+against the simulated Tumblr API on 127.0.0.1, adds the blog with the login kept (never shown)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pindah.migrator import targets
+from tests.app_support import AppClient, authorize_query, browser_comes_back, login_ends, private_home
+from tests.tumblr_sim import BLOG, CLIENT_ID, CLIENT_SECRET, TumblrHttp
+
+
+@pytest.fixture
+def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.delenv("PINDAH_TUMBLR_TOKEN", raising=False)
+    return private_home(monkeypatch, tmp_path)
+
+
+def test_tumblr_is_offered_and_its_login_in_the_browser_adds_the_blog(home: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "tumblr" in targets.available(), targets.broken()
+    with TumblrHttp() as server:
+        # The artist's own Tumblr app (its client id and secret) and where Tumblr is, as settings.
+        for key, value in (("API_BASE", server.url), ("CLIENT_ID", CLIENT_ID), ("CLIENT_SECRET", CLIENT_SECRET),
+                           ("TOKEN_STORE", "file")):
+            monkeypatch.setenv(f"PINDAH_TARGETS_TUMBLR_{key}", value)
+        app = AppClient()
+        app.choose_sample(home)
+        places = app.get("/places").text
+        assert ">Tumblr</h3>" in places and 'action="/places/oauth/tumblr"' in places
+        assert '<label for="tumblr-location">Your blog&#39;s name</label>' in places
+        waiting = app.post("/places/oauth/tumblr", {"location": BLOG})
+        assert waiting.url.path == "/places/oauth/tumblr/wait" and "Log in to Tumblr" in waiting.text
+        asked = authorize_query(waiting.text, "https://www.tumblr.com/oauth2/authorize")
+        assert asked["client_id"] == CLIENT_ID and asked["redirect_uri"].startswith("http://127.0.0.1:")
+        # The artist allows pindah on tumblr.com, which sends the browser back with a code.
+        code = server.sim.new_code(asked["redirect_uri"])
+        assert "pindah is logged in" in browser_comes_back(asked["redirect_uri"], code=code, state=asked["state"])
+        page = login_ends(app, "/places/oauth/tumblr/wait")
+        assert "Logged in. pindah keeps the login in your token store" in page.text
+        assert app.app.state.workspace.session.targets == [f"tumblr:{BLOG}"]
+        issued = [t for t in server.sim.tokens if t != server.token] + list(server.sim.refresh_tokens)
+        assert len(issued) == 2  # one access token and one refresh token, both kept by the adapter
+        seen = [waiting.text, page.text] + [app.get(p).text for p in ("/places", "/run", "/after")]
+        assert all(secret not in text for text in seen for secret in (*issued, CLIENT_SECRET, code))
+    saved = list((tmp_path / "state" / "tokens" / "tumblr").glob("*"))
+    assert len(saved) == 1 and saved[0].stat().st_mode & 0o777 == 0o600
