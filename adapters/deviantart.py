@@ -96,6 +96,7 @@ def deviantart_capabilities(per_hour: int = DEFAULT_PER_HOUR) -> Capabilities:
 
 class DeviantArtAdapter(Adapter):
     name = "deviantart"
+    title = "DeviantArt"
     description = "DeviantArt: one deviation per picture in a gallery folder, tags from your hashtags"
     example = "deviantart"
     capabilities = deviantart_capabilities()
