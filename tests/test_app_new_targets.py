@@ -1,15 +1,22 @@
 """The targets added after the app was written are offered by it without the app naming them:
-Tumblr (OAuth 2, the blog's name as its location) is listed, and its login in the browser,
-against the simulated Tumblr API on 127.0.0.1, adds the blog with the login kept (never shown)."""
+Tumblr (OAuth 2, the blog's name as its location) and DeviantArt (OAuth 2 with PKCE, no
+location) are listed, and their logins in the browser, against their simulations on 127.0.0.1,
+add them with the login kept (never shown)."""
 
 from __future__ import annotations
 
+import urllib.request
 from pathlib import Path
 
 import pytest
+import requests
 
 from pindah.migrator import targets
 from tests.app_support import AppClient, authorize_query, browser_comes_back, login_ends, private_home
+from tests.deviantart_sim import CLIENT_ID as DA_CLIENT_ID
+from tests.deviantart_sim import CLIENT_SECRET as DA_CLIENT_SECRET
+from tests.deviantart_sim import DeviantArtSim
+from tests.sim_http import SimHttp
 from tests.tumblr_sim import BLOG, CLIENT_ID, CLIENT_SECRET, TumblrHttp
 
 
@@ -47,4 +54,36 @@ def test_tumblr_is_offered_and_its_login_in_the_browser_adds_the_blog(home: Path
         seen = [waiting.text, page.text] + [app.get(p).text for p in ("/places", "/run", "/after")]
         assert all(secret not in text for text in seen for secret in (*issued, CLIENT_SECRET, code))
     saved = list((tmp_path / "state" / "tokens" / "tumblr").glob("*"))
+    assert len(saved) == 1 and saved[0].stat().st_mode & 0o777 == 0o600
+
+
+def test_deviantart_is_offered_without_a_location_and_its_login_in_the_browser_adds_it(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "deviantart" in targets.available(), targets.broken()
+    sim = DeviantArtSim()
+    with SimHttp(sim.handle) as server:
+        sim.base = server.url
+        for key, value in (("API", server.url), ("CLIENT_ID", DA_CLIENT_ID), ("CLIENT_SECRET", DA_CLIENT_SECRET),
+                           ("TOKEN_STORE", "file")):
+            monkeypatch.setenv(f"PINDAH_TARGETS_DEVIANTART_{key}", value)
+        app = AppClient()
+        app.choose_sample(home)
+        places = app.get("/places").text
+        assert ">DeviantArt</h3>" in places and 'action="/places/oauth/deviantart"' in places
+        assert 'id="deviantart-location"' not in places  # one account per login: no location to give
+        waiting = app.post("/places/oauth/deviantart")
+        assert waiting.url.path == "/places/oauth/deviantart/wait" and "Log in to DeviantArt" in waiting.text
+        asked = authorize_query(waiting.text, f"{server.url}/oauth2/authorize")
+        assert asked["code_challenge_method"] == "S256" and asked["redirect_uri"].startswith("http://127.0.0.1:")
+        # The artist allows pindah on DeviantArt (the simulation allows at once and redirects back).
+        allowed = requests.get(f"{server.url}/oauth2/authorize", params=asked, allow_redirects=False, timeout=10)
+        assert allowed.status_code == 302
+        with urllib.request.urlopen(allowed.headers["Location"], timeout=10) as back:
+            assert b"pindah is logged in" in back.read()
+        page = login_ends(app, "/places/oauth/deviantart/wait")
+        assert "Logged in. pindah keeps the login in your token store" in page.text
+        assert app.app.state.workspace.session.targets == ["deviantart"]
+        seen = [waiting.text, page.text] + [app.get(p).text for p in ("/places", "/run", "/after")]
+        assert all(secret not in text for text in seen for secret in sim.issued)  # codes, tokens, client secret
+    saved = list((tmp_path / "state" / "tokens" / "deviantart").glob("*"))
     assert len(saved) == 1 and saved[0].stat().st_mode & 0o777 == 0o600
