@@ -15,6 +15,9 @@ pacing and journaling are the engine's; the wire (XRPC, sessions, identity) is
       image_max_bytes            default 2,000,000: the app.bsky.embed.images lexicon's maxSize,
                                  capped by the server's describeServer blobUploadLimit
       video_max_seconds          default 180
+      video_service              default https://video.bsky.app: videos are prepared there before
+                                 they are posted (adapters.bluesky_video); "off" uploads them
+                                 straight to the PDS, as happens anyway when it can't be reached
       gallery                    true: carousels of up to 10 in one post (app.bsky.embed.gallery,
                                  new in 2026; older apps don't show it), else a reply thread
       handle_resolver, plc_directory, app_url   where handles, DIDs and profiles are looked up
@@ -35,16 +38,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from pindah.adapters.contract import PindahError, PostFailed, TransientError
 from pindah.adapters.toolkit.http import RateObserver
-from pindah.adapters.toolkit.mp4 import mp4_info
 
 from .bluesky_account import BlueskyAccount
 from .bluesky_captions import caption_entries, reupload_captions, upload_captions
 from .bluesky_record import derive_rkey, detect_facets, iso_time
+from .bluesky_video import DAY, DEFAULT_SERVICE, SERVICE_VIDEO_BYTES, VideoRoute, checked_video_size
 from .bluesky_xrpc import (
     PLC_DIRECTORY,
     Identity,
@@ -98,6 +103,7 @@ class BlueskyAdapter(BlueskyAccount, Adapter):
         Option("langs", list, None, "languages of your captions, e.g. id,en; empty: not stated"),
         Option("image_max_bytes", int, DEFAULT_IMAGE_BYTES, "image size limit per file (the server's caps it)"),
         Option("video_max_seconds", int, int(DEFAULT_VIDEO_SECONDS), "longest video accepted, in seconds"),
+        Option("video_service", str, DEFAULT_SERVICE, 'Bluesky\'s video service; "off": videos straight to your server'),
         Option("gallery", bool, False, "carousels of up to 10 as one gallery post (new; older apps don't show it)"),
         Option("app_url", str, "https://bsky.app", "where the posts' web links point"),
         Option("handle_resolver", str, None, "where handles are looked up"),
@@ -146,6 +152,8 @@ class BlueskyAdapter(BlueskyAccount, Adapter):
         # reported under the budget names of `capabilities` ("media", "posts", "deletes").
         self.rate_observers: list[RateObserver] = []
         self.offline_note: str | None = None  # set when a dry run planned without reaching Bluesky
+        self.video = VideoRoute(self.setting("video_service"), self._http, pds_client=self._authed, did=self._did,
+                                say=lambda note: print(note, file=sys.stderr))
 
     # -- lifecycle --------------------------------------------------------------------------
     def prepare(self, *, interactive: bool, dry_run: bool = False) -> None:
@@ -159,7 +167,7 @@ class BlueskyAdapter(BlueskyAccount, Adapter):
         try:
             identity = self._resolve()
             client = self._client()
-            limit = self._blob_limit(client)
+            described = self._describe(client)
         except (Unreachable, XrpcError) as exc:
             if not dry_run:
                 raise exc if isinstance(exc, Unreachable) else to_target_error(exc, "read the server's limits") from None
@@ -167,7 +175,8 @@ class BlueskyAdapter(BlueskyAccount, Adapter):
                                  "planned with Bluesky's published limits")
             self._refine_caps(None)
             return
-        self._refine_caps(limit)
+        self.video.plan(identity.pds, described.get("did"))
+        self._refine_caps(described.get("blobUploadLimit"))
         self._password = self.setting("app_password") or None
         saved = self._store.load() if self._store else None
         if saved is not None and saved.did == identity.did and saved.pds == identity.pds:
@@ -180,6 +189,12 @@ class BlueskyAdapter(BlueskyAccount, Adapter):
                 client.session = None  # revoked or expired, and no password: ask when it's needed
         if client.session is None and (self._password or interactive):
             self._login()
+        if self.video.active and client.session is not None:
+            left = self.video.look_ahead()  # today's allowance, into the budgets the plan shows
+            if not self.video.active:  # the service can't be reached: the PDS's own video limit again
+                self._refine_caps(described.get("blobUploadLimit"))
+            elif left is not None:
+                self.caps = self.caps.refined(rate_budgets=(*self.caps.rate_budgets, RateBudget("videos", left, DAY)))
 
     def account(self) -> str:
         if self.identity is None and self.offline_note:
@@ -203,13 +218,10 @@ class BlueskyAdapter(BlueskyAccount, Adapter):
             raise PostFailed(f"{media.source_path} is {len(data):,} bytes, over Bluesky's {limit:,}")
         width, height = media.width, media.height
         if is_video:
-            info = mp4_info(media.path)
-            cap = self.caps.video_max_seconds
-            if info.seconds is not None and cap is not None and info.seconds > cap + 0.5:
-                raise PostFailed(f"the video {media.source_path} is {_duration(info.seconds)} long; "
-                                 f"Bluesky takes videos up to {_duration(cap)}")
-            width, height = width or info.width, height or info.height
-        blob = self._upload(data, media.mime)
+            width, height = checked_video_size(media, self.caps.video_max_seconds)
+            blob, via_service = self.video.store(data, str(media.source_path), self._upload)
+        else:
+            blob, via_service = self._upload(data, media.mime), False
         sent_kind, got = media.mime.split("/")[0], str(blob.get("mimeType", ""))
         if not got.startswith(sent_kind + "/"):  # the server sniffs the bytes: trust its verdict
             raise PostFailed(f"Bluesky read {media.source_path} as {got or 'unknown data'}, not {media.mime}")
@@ -217,6 +229,8 @@ class BlueskyAdapter(BlueskyAccount, Adapter):
                  "path": str(media.path), "sha256": media.sha256}
         if width and height:
             extra |= {"width": str(width), "height": str(height)}
+        if via_service:  # its CID is the service's output, not the prepared file's
+            extra["via"] = "video-service"
         if is_video:  # subtitles go as the video's captions (text/vtt blobs)
             extra |= upload_captions(media, self._upload)
         return RemoteRef(extra["cid"], None, extra)
@@ -234,8 +248,8 @@ class BlueskyAdapter(BlueskyAccount, Adapter):
     # -- posts ------------------------------------------------------------------------------
     def create_post(self, request: PostRequest) -> RemoteRef:
         rkey = derive_rkey(request.key, request.created_at)
-        record = self._record(request)
         for attempt in (1, 2):
+            record = self._record(request)
             try:
                 answer = self._authed().procedure("com.atproto.repo.createRecord", {
                     "repo": self._did(), "collection": POST, "rkey": rkey, "validate": True, "record": record})
@@ -250,7 +264,7 @@ class BlueskyAdapter(BlueskyAccount, Adapter):
                 if exc.error == "BlobNotFound" and attempt == 1:
                     # Uploaded blobs the server dropped before use (a run resumed long after its
                     # uploads): same bytes give the same CID, so upload again and retry once.
-                    self._reupload(request.media)
+                    request = replace(request, media=self._reupload(request.media))
                     continue
                 raise to_target_error(exc, "publish a post") from None
             except (KeyError, TypeError):
@@ -337,7 +351,10 @@ class BlueskyAdapter(BlueskyAccount, Adapter):
                 return None
             raise to_target_error(exc, "read a post") from None
 
-    def _reupload(self, media: tuple[RemoteRef, ...]) -> None:
+    def _reupload(self, media: tuple[RemoteRef, ...]) -> tuple[RemoteRef, ...]:
+        """The same media uploaded again (straight to the PDS); a video the service had made
+        comes back as the prepared file itself, under its own CID."""
+        fresh = []
         for ref in media:
             path = Path(ref.extra.get("path", ""))
             try:
@@ -347,23 +364,29 @@ class BlueskyAdapter(BlueskyAccount, Adapter):
                                  "run `pindah retry-failed` to prepare it again") from None
             if hashlib.sha256(data).hexdigest() != ref.extra.get("sha256"):
                 raise PostFailed("an uploaded file expired on the server and its prepared copy changed")
-            if _cid(self._upload(data, ref.extra.get("mime", "application/octet-stream"))) != ref.id:
+            blob = self._upload(data, ref.extra.get("mime", "application/octet-stream"))
+            if ref.extra.get("via") == "video-service":
+                ref = RemoteRef(_cid(blob), None, {k: v for k, v in ref.extra.items() if k != "via"}
+                                | {"cid": _cid(blob), "size": str(blob.get("size", len(data)))})
+            elif _cid(blob) != ref.id:
                 raise PostFailed("an uploaded file came back with a different identity on re-upload")
             reupload_captions(ref, self._upload)
+            fresh.append(ref)
+        return tuple(fresh)
 
     def _ref(self, rkey: str, uri: str, cid: str) -> RemoteRef:
         return RemoteRef(uri, f"{self.app_url}/profile/{self._did()}/post/{rkey}", {"cid": cid, "rkey": rkey})
 
     @staticmethod
-    def _blob_limit(client: XrpcClient) -> Any:
-        """describeServer's blobUploadLimit; None when the server does not say (no answer at all
-        is an error: the caller decides whether a dry run may go on without the server)."""
+    def _describe(client: XrpcClient) -> dict[str, Any]:
+        """describeServer: the blob limit and the server's own DID; {} when the server does not
+        say (no answer at all is an error: the caller decides whether a dry run may go on)."""
         try:
-            return client.query("com.atproto.server.describeServer", {}).get("blobUploadLimit")
+            return client.query("com.atproto.server.describeServer", {})
         except XrpcError as exc:
             if exc.status == 0:
                 raise
-            return None
+            return {}
 
     def _refine_caps(self, limit: Any) -> None:
         """The server's own blob limit (self-hosted PDSes differ), within the lexicon's."""
@@ -372,6 +395,8 @@ class BlueskyAdapter(BlueskyAccount, Adapter):
         video = DEFAULT_VIDEO_BYTES
         if isinstance(limit, int) and limit > 0:
             image, video = min(image, limit), min(LEXICON_VIDEO_BYTES, limit)
+        if self.video.active:  # the service stores its own (smaller) output: the PDS limit is not the file's
+            video = SERVICE_VIDEO_BYTES
         seconds = _int(self.setting("video_max_seconds")) or DEFAULT_VIDEO_SECONDS
         self.caps = self.caps.refined(image_max_bytes=image, video_max_bytes=video, video_max_seconds=float(seconds),
                                       max_media_per_post=GALLERY_ITEMS if self.gallery else self.caps.max_media_per_post)
@@ -466,8 +491,3 @@ def _int(value: Any) -> int | None:
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         raise PindahError(f"expected a whole number in the Bluesky settings, got {value!r}") from None
-
-
-def _duration(seconds: float) -> str:
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest} s" if minutes and rest else f"{minutes} min" if minutes else f"{rest} s"

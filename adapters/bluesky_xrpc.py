@@ -80,6 +80,7 @@ class XrpcError(HttpError):
     def __init__(self, status: int, error: str, message: str, *, retry_after: float | None = None,
                  policy: str | None = None) -> None:
         super().__init__(status, message, host="Bluesky", error=error, retry_after=retry_after, policy=policy)
+        self.body: dict[str, Any] = {}  # the error answer's JSON (the video service puts a jobId there)
 
 
 def to_target_error(exc: XrpcError, doing: str) -> TargetError:
@@ -166,9 +167,10 @@ class XrpcClient:
     """Calls one PDS. Authenticated calls refresh the session on their own when it runs out."""
 
     def __init__(self, base_url: str, *, http: requests.Session | None = None,
-                 clock: Callable[[], float] = time.time, observers: list[RateObserver] | None = None) -> None:
+                 clock: Callable[[], float] = time.time, observers: list[RateObserver] | None = None,
+                 service: str = "Bluesky") -> None:
         check_url(base_url)
-        self.wire = HttpClient(base_url, service="Bluesky", session=http, clock=clock, observers=observers)
+        self.wire = HttpClient(base_url, service=service, session=http, clock=clock, observers=observers)
         self.base_url = base_url.rstrip("/")
         self.clock = clock
         self.session: Session | None = None
@@ -176,8 +178,8 @@ class XrpcClient:
         self.relogin: Callable[[], Session | None] = lambda: None  # a fresh login, if a password is known
 
     # -- calls --------------------------------------------------------------------------------
-    def query(self, nsid: str, params: dict[str, Any], *, auth: bool = False) -> dict[str, Any]:
-        return self._json(self._call("GET", nsid, params=params, auth=auth))
+    def query(self, nsid: str, params: dict[str, Any], *, auth: bool = False, bearer: str | None = None) -> dict[str, Any]:
+        return self._json(self._call("GET", nsid, params=params, auth=auth, bearer=bearer))
 
     def procedure(self, nsid: str, body: dict[str, Any] | None = None, *, auth: bool = True) -> dict[str, Any]:
         return self._json(self._call("POST", nsid, json_body=body, auth=auth))
@@ -185,6 +187,12 @@ class XrpcClient:
     def upload(self, nsid: str, data: bytes, mime: str) -> dict[str, Any]:
         # Large files take longer than a JSON call: allow ~10 s per MB on top of the usual.
         return self._json(self._call("POST", nsid, data=data, mime=mime, auth=True,
+                                     read_timeout=READ_TIMEOUT + len(data) / 100_000))
+
+    def send_bytes(self, nsid: str, data: bytes, mime: str, *, params: dict[str, Any], bearer: str) -> dict[str, Any]:
+        """A procedure whose input is raw bytes, with query parameters and a token of its own
+        (the video service's uploadVideo takes a service token, never the session's)."""
+        return self._json(self._call("POST", nsid, params=params, data=data, mime=mime, auth=False, bearer=bearer,
                                      read_timeout=READ_TIMEOUT + len(data) / 100_000))
 
     def get_bytes(self, nsid: str, params: dict[str, Any]) -> bytes:
@@ -302,15 +310,18 @@ class XrpcClient:
 
 
 def _error_of(response: requests.Response) -> XrpcError:
-    name, message = f"HTTP{response.status_code}", response.reason or ""
+    name, message, kept = f"HTTP{response.status_code}", response.reason or "", {}
     try:
         body = response.json()
         if isinstance(body, dict):
+            kept = body
             name = str(body.get("error") or name)
             message = str(body.get("message") or message)
     except ValueError:
         pass
-    return XrpcError(response.status_code, name, " ".join(message.split())[:300])
+    error = XrpcError(response.status_code, name, " ".join(message.split())[:300])
+    error.body = kept
+    return error
 
 
 # -- identity: handle → DID → PDS ---------------------------------------------------------
