@@ -99,8 +99,9 @@ def blog_identifier(text: str) -> str:
     value = re.sub(r"^https?://", "", value).rstrip("/")
     if value.startswith(("www.tumblr.com/", "tumblr.com/")):
         value = value.split("/", 1)[1].removeprefix("@").split("/")[0]
-    value = value.removesuffix(".tumblr.com")
-    if _BLOG_NAME.fullmatch(value) or (_HOSTNAME.fullmatch(value) and value != "www.tumblr.com"):
+    if value not in ("www.tumblr.com", "tumblr.com"):
+        value = value.removesuffix(".tumblr.com")
+    if _BLOG_NAME.fullmatch(value) or (_HOSTNAME.fullmatch(value) and not value.endswith("tumblr.com")):
         return value
     raise PindahError(f"{text!r} is not a Tumblr blog", "write it like tumblr:yourblog (as in yourblog.tumblr.com)")
 

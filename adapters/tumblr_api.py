@@ -78,8 +78,8 @@ class TumblrError(HttpError):
         if self.status == 403 and what:
             resume = next_tumblr_day(now)
             return RunStopped(f"Tumblr's daily limit of new {what} is reached for today (it answered {self.status}."
-                              f"{self.code})", f"pindah continues at {_local(resume)}: run the same command "
-                              "again then; everything done so far is kept", resume_at=resume)
+                              f"{self.code})", f"run the same command again: it continues at {_local(resume)}, "
+                              "and everything done so far is kept", resume_at=resume)
         if self.status == 403 and self.code == QUEUE_FULL:
             return RunStopped(f"the queue of {blog} is full (Tumblr keeps a limited number of queued posts)",
                               "run the same command again once some queued posts have been published",
