@@ -8,12 +8,11 @@ import re
 import shutil
 import time
 import urllib.request
+import warnings
 from html import unescape
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
-
-import warnings
 
 import pytest
 

@@ -10,9 +10,15 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from pindah.migrator import targets
-from tests.app_support import AppClient, authorize_query, browser_comes_back, login_ends, private_home
+
+from tests.app_support import (
+    AppClient,
+    authorize_query,
+    browser_comes_back,
+    login_ends,
+    private_home,
+)
 from tests.deviantart_sim import CLIENT_ID as DA_CLIENT_ID
 from tests.deviantart_sim import CLIENT_SECRET as DA_CLIENT_SECRET
 from tests.deviantart_sim import DeviantArtSim

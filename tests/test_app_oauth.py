@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 import responses
 
-from tests.app_support import AppClient, authorize_query, browser_comes_back, login_ends, private_home
+from tests.app_support import (
+    AppClient,
+    authorize_query,
+    browser_comes_back,
+    login_ends,
+    private_home,
+)
 from tests.mastodon_sim import TOKEN, SimServer
 
 pytestmark = pytest.mark.mastodon

@@ -13,13 +13,19 @@ from urllib.parse import urlencode
 
 import pytest
 from babel.messages.pofile import read_po
-
 from pindah.adapters.contract import Adapter, Capabilities, PindahError
 from pindah.adapters.toolkit.oauth import LoginIO, OAuthSteps, browser_login
 from pindah.migrator import targets
 from pindah.migrator.app.i18n import LOCALE_DIR
 from pindah.migrator.app.offers import texts_of
-from tests.app_support import AppClient, authorize_query, browser_comes_back, login_ends, private_home
+
+from tests.app_support import (
+    AppClient,
+    authorize_query,
+    browser_comes_back,
+    login_ends,
+    private_home,
+)
 
 GALLERY_TOKEN = "gallery-access-token-7Qx2"  # what the fake server gives: must never reach a page
 GOOD_CODE = "code-from-the-gallery"

@@ -15,9 +15,10 @@ like the app's own.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from pindah.adapters.contract import Adapter
 

@@ -21,12 +21,11 @@ import threading
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from pindah.adapters.toolkit.oauth import LoginIO
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-
-from pindah.adapters.toolkit.oauth import LoginIO
 
 from ..errors import PindahError
 from ..targets import make_target

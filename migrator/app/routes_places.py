@@ -104,15 +104,15 @@ async def add_with_password(request: Request) -> Response:
     targets = ws(request).config.get("targets", {})
     config = {**ws(request).config, "targets": {**targets, name: {**targets.get(name, {}), "app_password": password}}}
 
-    def log_in() -> None:
-        adapter = make_target(spec, config)
+    def log_in(settings: dict[str, Any]) -> None:
+        adapter = make_target(spec, settings)
         try:
             adapter.login()
         finally:
             adapter.finish()
 
     try:
-        await run_in_threadpool(log_in)
+        await run_in_threadpool(log_in, config)
     except PindahError as exc:
         why = exc.one_line().replace(password, "•••")  # never echo the password, even in an error
         say(request, "%(title)s did not accept the login: %(why)s", "error", title=title, why=why)
