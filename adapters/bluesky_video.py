@@ -54,6 +54,8 @@ ATTEMPTS = 3  # tries before the service counts as unreachable for this run
 POLL_FIRST, POLL_FACTOR, POLL_MAX = 1.0, 1.5, 10.0  # seconds between getJobStatus calls
 POLL_LIMIT = 15 * 60.0  # a job still running after this is retried by the engine (already_exists)
 DAY = 86400.0
+# Refusals about the account, not the token: they stop the run or fail the post, never fall back.
+ACCOUNT_REFUSALS = frozenset({"dailylimitexceeded", "unconfirmedemail", "uploadforbidden"})
 COMPLETED, FAILED = "JOB_STATE_COMPLETED", "JOB_STATE_FAILED"
 
 
@@ -162,7 +164,8 @@ class VideoRoute:
             self._say(self.note)
 
     def _give_up(self, exc: XrpcError) -> None:
-        self.note = fallback_note(f"{self.host} could not be reached: {exc.message or exc.error}")
+        self.note = fallback_note(f"{self.host} could not be reached" if exc.status == 0
+                                  else f"{self.host} kept failing: {exc.status} {exc.error}")
 
     # -- calls to the video service --------------------------------------------------------------
     def service(self) -> XrpcClient:
@@ -182,11 +185,15 @@ class VideoRoute:
         return token
 
     def _reach(self, call: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
-        """`call` with retries; None when the service can't be reached (the road turns direct)."""
+        """`call` with retries; None when the service can't be reached or won't take pindah's
+        service tokens (a PDS it doesn't know): the road turns direct for the rest of the run."""
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 return call()
             except XrpcError as exc:
+                if exc.status in (401, 403) and _error_key(exc) not in ACCOUNT_REFUSALS:
+                    self.note = fallback_note(f"{self.host} did not accept the service token: {exc.error}")
+                    return None
                 if exc.status != 0 and exc.status < 500:
                     raise
                 if attempt == ATTEMPTS:
@@ -300,8 +307,7 @@ class VideoRoute:
     def _refusal(self, exc: XrpcError, source: str) -> Exception:
         """The service's refusal of one upload, in the artist's words."""
         inner = job_status(exc.body)
-        name = str(inner.get("error") or exc.error)
-        key = name.lower().replace("_", "")
+        name, key = str(inner.get("error") or exc.error), _error_key(exc)
         if key == "dailylimitexceeded":
             self.limits = UploadLimits(True, 0, None, str(inner.get("message") or exc.message))
             try:
@@ -311,7 +317,7 @@ class VideoRoute:
         if key == "unconfirmedemail":
             return PostFailed("Bluesky takes videos only from accounts with a confirmed email address",
                               "confirm it in the Bluesky app (Settings → Account), then run `pindah retry-failed`")
-        if exc.status == 429 or exc.status == 401 or key in ("expiredtoken", "invalidtoken"):
+        if exc.status == 429:  # waited out by the engine, or a stop with the time to come back
             return to_target_error(exc, "upload a video to Bluesky's video service")
         said = str(inner.get("message") or exc.message or "")
         return PostFailed(f"Bluesky's video service refused {source} ({name}{': ' + said if said and said != name else ''})")
@@ -329,6 +335,11 @@ def checked_video_size(media: PreparedMedia, max_seconds: float | None) -> tuple
 def _duration(seconds: float) -> str:
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest} s" if minutes and rest else f"{minutes} min" if minutes else f"{rest} s"
+
+
+def _error_key(exc: XrpcError) -> str:
+    """The error's name, wherever the service put it, as one comparable word."""
+    return str(job_status(exc.body).get("error") or exc.error).lower().replace("_", "")
 
 
 def _less(value: int | None, by: int) -> int | None:
