@@ -85,9 +85,9 @@ TUMBLR_DEFAULTS = Capabilities(
     media_reuse_seconds=0.0,  # nothing is uploaded ahead: always note the file prepared in this run
 )
 NOTES = ("Tumblr: posts keep their Instagram date in your blog's archive, but reach your followers' "
-         "dashboards as new posts{queue}. Tumblr's AI opt-out, \"Prevent third-party sharing\", is a "
-         "switch in each blog's settings (tumblr.com → Settings → your blog → Visibility) that no app "
-         "can set: turn it on yourself.")
+         "dashboards as new posts{queue}. Tumblr's AI opt-out, \"Prevent third-party sharing for {blog}\", is "
+         "a switch under Visibility in the blog's settings (tumblr.com/settings/blog/{blog}; in the app: "
+         "the blog's gear icon → Visibility) that no app can set through Tumblr's API: turn it on yourself.")
 _BLOG_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?")
 _HOSTNAME = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 
@@ -152,7 +152,7 @@ class TumblrAdapter(Adapter):
         """Find the login (or log in when asked), check it may post to the blog, and when
         queueing read the blog's queue. A dry run only reads; without a login, or without a
         network, it plans with Tumblr's published limits and says so."""
-        self.offline_note = NOTES.format(queue=f"; with queue = true Tumblr publishes {self.drip.per_day} a day"
+        self.offline_note = NOTES.format(blog=self.blog, queue=f"; with queue = true Tumblr publishes {self.drip.per_day} a day"
                                          if not self.queue else
                                          f"; here they are queued, {self.drip.per_day} a day, and dated the day "
                                          "each goes out")
