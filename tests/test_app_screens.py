@@ -141,6 +141,15 @@ def test_a_run_publishes_the_chosen_posts_and_the_run_page_reads_the_journal(hom
     assert "Checked 7 posts: 0 differences." in verify.text
 
 
+@pytest.mark.parametrize("kind", ["folder", "cara"])
+def test_a_place_on_this_computer_opens_through_the_app_at_its_front_page(home: Path, kind: str) -> None:
+    app = moved_sample(home, kind, "place")
+    assert 'href="/files/0/"' in app.get("/after").text
+    front = app.get("/files/0/")
+    assert front.status_code == 200 and "<html" in front.text.lower()
+    assert front.text == (home / "place" / "index.html").read_text(encoding="utf-8")
+
+
 def test_rollback_needs_the_typed_word_then_deletes_and_reads_back(home: Path) -> None:
     app = moved_sample(home, "folder", "site")
     refused = app.post("/after/0/rollback", {"confirm": "yes"})

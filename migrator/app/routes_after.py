@@ -3,7 +3,8 @@ inside the app (Mark posted with an optional link, Skip, Undo: `marks.HandTarget
 functions as `pindah mark-posted`) and rollback behind a typed confirmation
 (`aftercare.rollback`, which counts only deletions read back as gone).
 
-A folder site or kit is shown through the app (`/files/<n>/...`), confined to that folder."""
+A place on this computer (a target with `sign_in = "none"`: the folder site, the Cara kit) is
+shown through the app (`/files/<n>/...`, its index.html first), confined to that folder."""
 
 from __future__ import annotations
 
@@ -23,11 +24,15 @@ from ..errors import PindahError
 from ..journal import Journal
 from ..kitjournal import refresh
 from ..marks import HandTarget
-from ..targets import parse_target
+from ..targets import available, parse_target
 from .security import checked_form
 from .web import back, page, say, ws
 
-LOCAL = ("folder", "cara")  # places that are folders on this computer, shown through the app
+
+def _on_this_computer(name: str) -> bool:
+    """Is it a place on this computer (a folder), shown through the app?"""
+    cls = available().get(name)
+    return cls is not None and cls.sign_in == "none"
 
 
 def _spec(request: Request) -> str | None:
@@ -46,8 +51,8 @@ def _places(request: Request) -> list[dict[str, Any]]:
             by_hand, where = adapter.caps.published_by_hand, adapter.where()
         except PindahError:
             by_hand, where = False, None
-        if name in LOCAL:
-            where = f"/files/{n}/" + ("index.html" if name == "folder" else "")
+        if _on_this_computer(name) and location:
+            where = f"/files/{n}/"  # the folder's index.html
         rows.append({"n": n, "spec": spec, "name": name, "counts": state.counts, "by_hand": by_hand,
                      "where": where, "started": state.journal is not None})
     return rows
@@ -121,7 +126,7 @@ async def rollback(request: Request) -> Response:
 async def files(request: Request) -> Response:
     """A file of a folder site or kit, only from inside that folder."""
     spec = _spec(request)
-    if spec is None or parse_target(spec)[0] not in LOCAL:
+    if spec is None or not _on_this_computer(parse_target(spec)[0]):
         return Response(status_code=404)
     root = Path(parse_target(spec)[1] or ".").expanduser().resolve()
     wanted = (root / request.path_params["path"]).resolve()
