@@ -130,9 +130,7 @@ class TumblrAdapter(Adapter):
                  clock: Callable[[], float] = time.time, io: LoginIO | None = None) -> None:
         super().__init__(location, config)
         blog = location or self.setting("blog")
-        if not blog:
-            raise PindahError("the Tumblr target needs your blog's name", "write it like --to tumblr:yourblog")
-        self.blog = blog_identifier(str(blog))
+        self.blog = blog_identifier(str(blog)) if blog else ""  # only `pindah login tumblr` goes without
         self.queue = bool(self.setting("queue"))
         self.drip = DripSchedule(max(1, int(self.setting("per_day") or 10)), max(1, int(self.setting("queue_cap"))))
         self.clock = clock
@@ -152,6 +150,7 @@ class TumblrAdapter(Adapter):
         """Find the login (or log in when asked), check it may post to the blog, and when
         queueing read the blog's queue. A dry run only reads; without a login, or without a
         network, it plans with Tumblr's published limits and says so."""
+        self._need_blog()
         self.offline_note = NOTES.format(blog=self.blog, queue=f"; with queue = true Tumblr publishes {self.drip.per_day} a day"
                                          if not self.queue else
                                          f"; here they are queued, {self.drip.per_day} a day, and dated the day "
@@ -180,6 +179,9 @@ class TumblrAdapter(Adapter):
 
     def login(self, *, paste_token: bool = False, browser: bool = True) -> str:
         where = self.login_keeper.interactive_login(paste_token=paste_token, browser=browser)
+        if not self.blog:
+            names = ", ".join(self._blogs()) or "none"
+            return f"Logged in to Tumblr (your blogs: {names}; use --to tumblr:NAME). The login is kept in {where}."
         self._check_blog()
         return f"Logged in to Tumblr; pindah may post to {self.blog}. The login is kept in {where}."
 
@@ -298,17 +300,23 @@ class TumblrAdapter(Adapter):
             raise self._mapped(exc, doing) from None
         return post if isinstance(post, dict) else None
 
-    def _check_blog(self) -> None:
-        """The login works and may post to this blog (its blogs, from /v2/user/info)."""
+    def _blogs(self) -> dict[str, dict[str, Any]]:
+        """The blogs this login may post to, by name (from /v2/user/info)."""
         info = self._call("GET", "/v2/user/info", "checking the login").data
-        blogs = ((info or {}).get("user") or {}).get("blogs") or [] if isinstance(info, dict) else []
-        for blog in blogs if isinstance(blogs, list) else []:
+        user = info.get("user") if isinstance(info, dict) else None
+        blogs = user.get("blogs") if isinstance(user, dict) else None
+        return {str(b.get("name")): b for b in blogs if isinstance(b, dict)} if isinstance(blogs, list) else {}
+
+    def _check_blog(self) -> None:
+        """The login works and may post to this blog."""
+        blogs = self._blogs()
+        for name, blog in blogs.items():
             url = str(blog.get("url") or "")
-            if self.blog in (str(blog.get("name") or "").lower(), _host(url), str(blog.get("uuid") or "")):
+            if self.blog in (name.lower(), _host(url), str(blog.get("uuid") or "")):
                 self.blog_url = url or None
                 self.logged_in = True
                 return
-        names = ", ".join(str(b.get("name")) for b in blogs if isinstance(b, dict)) or "none"
+        names = ", ".join(blogs) or "none"
         raise RunStopped(f"this Tumblr login cannot post to {self.blog!r} (its blogs: {names})",
                          "check the name after tumblr:, or log in with the account that owns the blog")
 
@@ -327,9 +335,14 @@ class TumblrAdapter(Adapter):
         base = self.blog_url or self.where() or ""
         return RemoteRef(post_id, base.rstrip("/") + f"/post/{post_id}", {"state": "queued" if queued else "published"})
 
+    def _need_blog(self) -> None:
+        if not self.blog:
+            raise PindahError("the Tumblr target needs your blog's name", "write it like --to tumblr:yourblog")
+
     def _logged_in(self) -> None:
         if self.logged_in:
             return
+        self._need_blog()
         if self.login_keeper.token() is None:
             raise RunStopped("pindah is not logged in to Tumblr",
                              f"run `pindah login tumblr:{self.blog}` first (or set {TOKEN_ENV})")

@@ -91,6 +91,18 @@ def test_an_expired_token_is_renewed_and_a_revoked_one_after_a_401_and_each_refr
         [b"authorization_code", b"refresh_token", b"refresh_token"]
 
 
+def test_pindah_login_tumblr_without_a_blog_names_the_blogs_and_a_run_without_one_asks_for_it(tmp_path):
+    clock, said = Clock(), []
+    with TumblrHttp(clock=clock, blogs=("inkandwash", "sketchdump")) as server:
+        io = LoginIO(say=said.append, open_browser=Browser(server).open, wait_seconds=5)
+        adapter = TumblrAdapter(None, {"api_base": server.url, "web_base": server.url, "client_id": CLIENT_ID,
+                                       "client_secret": CLIENT_SECRET, "token_store": "file"}, clock=clock, io=io)
+        line = adapter.login()
+        with pytest.raises(PindahError, match="needs your blog's name"):
+            adapter.prepare(interactive=False)
+    assert line.startswith("Logged in to Tumblr (your blogs: inkandwash, sketchdump; use --to tumblr:NAME).")
+
+
 def test_a_login_without_the_apps_client_id_says_which_settings_to_set(tmp_path):
     with TumblrHttp() as server:
         adapter = TumblrAdapter(BLOG, {"api_base": server.url, "token_store": "file"})
