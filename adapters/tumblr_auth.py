@@ -92,9 +92,9 @@ class TumblrLogin:
     def logout(self) -> list[str]:
         removed = self.store.delete(self.api.base)
         self.keeper = None
-        return ["Logged out of Tumblr." if removed else "pindah had no saved Tumblr login.",
-                "Note: Tumblr has no call to revoke it from here: remove the app under Settings → Apps on "
-                "tumblr.com if you no longer want it to post."]
+        note = ("Note: Tumblr has no call to revoke it from here: remove the app under Settings → Apps on "
+                "tumblr.com if you no longer want it to post.")
+        return ["Logged out of Tumblr." if removed else "pindah had no saved Tumblr login.", note]
 
     def _keeper(self, *, saved_only: bool) -> TokenKeeper | None:
         if self.keeper is not None:

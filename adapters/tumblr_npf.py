@@ -26,8 +26,17 @@ from typing import Any
 from pindah.adapters.toolkit.textcount import link_spans
 from pindah.adapters.toolkit.textparse import hashtags
 
-__all__ = ["MAX_ALT", "MAX_TAG", "MAX_TAGS", "MediaFile", "content_blocks", "key_tag", "post_text",
-           "media_count", "tags_for"]
+__all__ = [
+    "MAX_ALT",
+    "MAX_TAG",
+    "MAX_TAGS",
+    "MediaFile",
+    "content_blocks",
+    "key_tag",
+    "media_count",
+    "post_text",
+    "tags_for",
+]
 
 MAX_ALT = 4096  # npf-spec.md: image block alt_text, 4096 characters
 MAX_TEXT_BLOCK = 4096  # npf-spec.md: a text block is at most 4,096 code points

@@ -5,6 +5,7 @@ queue that drips a migration out over days, against the simulated Tumblr API ove
 
 from __future__ import annotations
 
+import itertools
 import stat
 import threading
 import urllib.request
@@ -145,7 +146,7 @@ def test_queued_posts_go_out_per_day_after_those_already_scheduled_and_keep_no_b
     times = [p["scheduled_publish_time"] for p in posts]
     assert [p["state"] for p in posts] == ["queued"] * 4
     assert "date" not in sent and sent["state"] == "queue" and sent["publish_on"].endswith("Z")
-    assert times[0] == clock.now + 600 and [b - a for a, b in zip(times, times[1:])] == [6 * 3600] * 3
+    assert times[0] == clock.now + 600 and [b - a for a, b in itertools.pairwise(times)] == [6 * 3600] * 3
     assert first.caps.backdating is False  # the planner adds the date line instead
     assert found is not None and found.id == posts[1]["id_string"] and found.extra["state"] == "queued"
 

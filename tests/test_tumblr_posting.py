@@ -52,7 +52,7 @@ def part(key: str, text: str, media=(), alts=()) -> PostRequest:
 
 def sent_json(server: TumblrHttp) -> tuple[dict, list[str]]:
     """The `json` part of the last create request, and the names of its file parts."""
-    method, path, headers, body = [r for r in server.received if r[0] == "POST" and r[1].endswith("/posts")][-1]
+    _, _, headers, body = [r for r in server.received if r[0] == "POST" and r[1].endswith("/posts")][-1]
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
         b"Content-Type: " + headers["Content-Type"].encode() + b"\r\n\r\n" + body)
     parts = list(message.iter_parts())

@@ -258,7 +258,7 @@ def _served(block: dict[str, Any]) -> dict[str, Any]:
 
 
 def _parse_iso(text: str) -> float:
-    return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(str(text)).timestamp()  # 3.11 reads "Z"
 
 
 def _multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, bytes]]:
