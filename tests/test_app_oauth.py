@@ -61,5 +61,5 @@ def test_a_refused_login_says_why_and_adds_nothing(home: Path) -> None:
         asked = authorize_query(waiting.text, "https://social.example/oauth/authorize")
         browser_comes_back(asked["redirect_uri"], error="access_denied", state=asked["state"])
         page = login_ends(app, WAIT)
-        assert "Mastodon, Pixelfed or GoToSocial did not accept the login" in page.text and "access_denied" in page.text
+        assert "Could not log in to Mastodon, Pixelfed or GoToSocial:" in page.text and "access_denied" in page.text
         assert app.app.state.workspace.session.targets == []

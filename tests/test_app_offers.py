@@ -166,7 +166,7 @@ def test_a_browser_answer_from_another_login_is_refused_and_nothing_is_added(hom
     asked = authorize_query(waiting.text, "https://gallery.example/authorize")
     browser_comes_back(asked["redirect_uri"], code=GOOD_CODE, state="someone-elses-state")
     page = login_ends(app, "/places/oauth/fakegallery/wait")
-    assert "Fake Gallery did not accept the login: the login answer did not match this login" in page.text
+    assert "Could not log in to Fake Gallery: the login answer did not match this login" in page.text
     assert app.app.state.workspace.session.targets == [] and FakeGallery.kept == {}
 
 

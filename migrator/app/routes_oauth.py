@@ -120,7 +120,7 @@ async def wait(request: Request) -> Response:
     if pending.done:
         request.app.state.oauth = None
         if pending.error:
-            say(request, "%(title)s did not accept the login: %(why)s", "error", title=title, why=pending.error)
+            say(request, "Could not log in to %(title)s: %(why)s", "error", title=title, why=pending.error)
         else:
             ws(request).session.add_target(pending.spec)
             ws(request).session.save()

@@ -115,7 +115,7 @@ async def add_with_password(request: Request) -> Response:
         await run_in_threadpool(log_in, config)
     except PindahError as exc:
         why = exc.one_line().replace(password, "•••")  # never echo the password, even in an error
-        say(request, "%(title)s did not accept the login: %(why)s", "error", title=title, why=why)
+        say(request, "Could not log in to %(title)s: %(why)s", "error", title=title, why=why)
         return back("/places")
     finally:
         del config, password
