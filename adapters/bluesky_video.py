@@ -9,7 +9,8 @@ Room: the road a video takes to the artist's PDS. The recommended road (bsky-doc
 2. the daily allowance (`app.bsky.video.getUploadLimits`, with a token for the service's own
    `did:web`): how many videos and bytes are left today, or why none may be uploaded;
 3. the upload (`app.bsky.video.uploadVideo?did=&name=`, the mp4 as the body), which starts a job;
-   a video the service has seen before answers `already_exists` with the earlier job;
+   a video the service has seen before answers `already_exists` with the earlier job; a big one
+   goes in parts (startUpload / uploadPart / finishUpload, `adapters.bluesky_video_parts`);
 4. polling `app.bsky.video.getJobStatus` (bounded, with growing pauses) until the job hands back
    the blob, already in the repository; a failed job fails that one post.
 
@@ -40,13 +41,16 @@ from urllib.parse import quote, urlsplit
 from pindah.adapters.contract import PostFailed, PreparedMedia, RunStopped, TargetError, TransientError
 from pindah.adapters.toolkit.mp4 import mp4_info
 
+from .bluesky_video_parts import send_in_parts
 from .bluesky_xrpc import XrpcClient, XrpcError, check_url, is_loopback, to_target_error
 
 DEFAULT_SERVICE = "https://video.bsky.app"
 OFF_WORDS = frozenset({"off", "no", "false", "none", "0", "direct"})
 UPLOAD_LXM = "com.atproto.repo.uploadBlob"  # what the service does with the token: store the blob
 LIMITS_LXM = "app.bsky.video.getUploadLimits"
-UPLOAD_TOKEN_SECONDS = 15 * 60  # long enough for a slow upload; the PDS refuses more than an hour
+UPLOAD_TOKEN_SECONDS = 30 * 60  # as the Bluesky app asks; the PDS refuses more than an hour
+TOKEN_MARGIN = 5 * 60  # a kept upload token is asked for anew this long before it runs out
+MULTIPART_FROM = 16_000_000  # bytes: from here a video goes in parts (adapters.bluesky_video_parts)
 LIMITS_TOKEN_SECONDS = 60
 # Documented in March 2025 (3 min / 100 MB); the service says VideoTooLarge if it takes less.
 SERVICE_VIDEO_BYTES = 100_000_000
@@ -119,6 +123,8 @@ class VideoRoute:
         self.limits: UploadLimits | None = None
         self._noted = False
         self._client: XrpcClient | None = None
+        self._upload_token: tuple[str, float] | None = None  # (token, expiry): parts share one
+        self.multipart_from = MULTIPART_FROM
 
     # -- the road ---------------------------------------------------------------------------
     def plan(self, pds_url: str, pds_did: str | None) -> None:
@@ -184,6 +190,15 @@ class VideoRoute:
             raise TransientError("Bluesky's answer to a service-token request had no token")
         return token
 
+    def upload_token(self, fresh: bool = False) -> str:
+        """A service token for storing videos in the repository, kept while it has time left.
+        `fresh`: a new one, for the call that hands it to the service to keep (the service
+        stores the finished video with it, possibly minutes later)."""
+        if fresh or self._upload_token is None or self._upload_token[1] - self.clock() < TOKEN_MARGIN:
+            expiry = int(self.clock()) + UPLOAD_TOKEN_SECONDS
+            self._upload_token = (self._token(self.pds_did, UPLOAD_LXM, UPLOAD_TOKEN_SECONDS), expiry)
+        return self._upload_token[0]
+
     def _reach(self, call: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
         """`call` with retries; None when the service can't be reached or won't take pindah's
         service tokens (a PDS it doesn't know): the road turns direct for the rest of the run."""
@@ -232,10 +247,14 @@ class VideoRoute:
         name = hashlib.sha256(data).hexdigest()[:24] + ".mp4"  # never the artist's own file name
 
         def send() -> dict[str, Any]:
-            token = self._token(self.pds_did, UPLOAD_LXM, UPLOAD_TOKEN_SECONDS)
+            if len(data) >= self.multipart_from:
+                job = send_in_parts(self.service(), data, name, self.upload_token, sleep=self.sleep)
+                if job is not None:
+                    return job
             try:
                 return job_status(self.service().send_bytes("app.bsky.video.uploadVideo", data, "video/mp4",
-                                                            params={"did": self._did(), "name": name}, bearer=token))
+                                                            params={"did": self._did(), "name": name},
+                                                            bearer=self.upload_token(fresh=True)))
             except XrpcError as exc:
                 earlier = job_status(exc.body)
                 if str(earlier.get("error", exc.error)).lower() == "already_exists" and earlier.get("jobId"):

@@ -181,8 +181,9 @@ class XrpcClient:
     def query(self, nsid: str, params: dict[str, Any], *, auth: bool = False, bearer: str | None = None) -> dict[str, Any]:
         return self._json(self._call("GET", nsid, params=params, auth=auth, bearer=bearer))
 
-    def procedure(self, nsid: str, body: dict[str, Any] | None = None, *, auth: bool = True) -> dict[str, Any]:
-        return self._json(self._call("POST", nsid, json_body=body, auth=auth))
+    def procedure(self, nsid: str, body: dict[str, Any] | None = None, *, auth: bool = True,
+                  bearer: str | None = None) -> dict[str, Any]:
+        return self._json(self._call("POST", nsid, json_body=body, auth=auth, bearer=bearer))
 
     def upload(self, nsid: str, data: bytes, mime: str) -> dict[str, Any]:
         # Large files take longer than a JSON call: allow ~10 s per MB on top of the usual.

@@ -12,9 +12,13 @@ What makes it a real check rather than an echo:
   account's PDS with the *service token pindah got*, so the PDS checks that token too, and the
   blob handed back really is in the repository.
 
+Multipart uploads (startUpload / uploadPart / finishUpload / abortUpload) check each part's
+exact length, as the lexicon says, and assemble the parts into one job like `uploadVideo`'s.
+
 Knobs for tests: `limits` (the getUploadLimits answer), `fail_jobs`, `refuse_upload`
-(an XRPC error name and message for uploadVideo), `polls_before_done`. Records: `tokens`
-(every token seen, so tests can check none leaked), `jobs`, `refusals` (tokens refused).
+(an XRPC error name and message for uploadVideo / startUpload), `polls_before_done`,
+`multipart` (False: startUpload is not offered), `part_size`. Records: `tokens` (every token
+seen, so tests can check none leaked), `jobs`, `parts` (part numbers received), `refusals`.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ from tests.bluesky_pds import LocalPds
 
 UPLOAD_LXM = "com.atproto.repo.uploadBlob"
 LIMITS_LXM = "app.bsky.video.getUploadLimits"
+JSON_CALLS = {"app.bsky.video.startUpload": "start_upload", "app.bsky.video.finishUpload": "finish_upload",
+              "app.bsky.video.abortUpload": "abort_upload"}
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 
@@ -78,6 +84,10 @@ class VideoServiceSim:
         self.fail_jobs = False
         self.refuse_upload: tuple[str, str] | None = None
         self.polls_before_done = 2
+        self.multipart = True
+        self.part_size = 5_000_000
+        self.parts: list[int] = []
+        self.uploads: dict[str, dict[str, Any]] = {}
         self.tokens: list[str] = []
         self.refusals: list[str] = []
         self.jobs: dict[str, Job] = {}
@@ -158,16 +168,73 @@ class VideoServiceSim:
             return 400, {"error": "InvalidRequest", "message": "an mp4 body, a did and a name are needed"}
         if self.refuse_upload:
             return 400, {"error": self.refuse_upload[0], "message": self.refuse_upload[1]}
+        job, new = self._job(did, auth[7:] if auth else "", data)
+        if not new:
+            return 409, {"did": did, "error": "already_exists", "jobId": job.job_id,
+                         "message": "Video already processed", "state": "JOB_STATE_COMPLETED"}
+        return 200, {"did": did, "jobId": job.job_id, "state": job.state}  # bare, as the live service
+
+    def _job(self, did: str, token: str, data: bytes) -> tuple[Job, bool]:
+        """The job of this video: an earlier one for the same bytes, or a new one."""
         key = (did, hashlib.sha256(data).hexdigest())
         with self._lock:
             if key in self._by_video:
-                job = self.jobs[self._by_video[key]]
-                return 409, {"did": did, "error": "already_exists", "jobId": job.job_id,
-                             "message": "Video already processed", "state": "JOB_STATE_COMPLETED"}
-            job = Job(f"job{len(self.jobs) + 1:04d}", did, auth[7:] if auth else "", data)
+                return self.jobs[self._by_video[key]], False
+            job = Job(f"job{len(self.jobs) + 1:04d}", did, token, data)
             self.jobs[job.job_id] = job
             self._by_video[key] = job.job_id
-        return 200, {"did": did, "jobId": job.job_id, "state": job.state}  # bare, as the live service
+        return job, True
+
+    # -- multipart -----------------------------------------------------------------------------
+    def start_upload(self, auth: str | None, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if not self.multipart:
+            return 404, {"error": "MethodNotImplemented", "message": "Method Not Implemented"}
+        did = self.verify(auth, aud=self.pds_did, lxm=UPLOAD_LXM)
+        size = body.get("sizeBytes")
+        if not isinstance(size, int) or size < 1 or body.get("mimeType") != "video/mp4":
+            return 400, {"error": "InvalidRequest", "message": "sizeBytes and mimeType video/mp4 are needed"}
+        if self.refuse_upload:
+            return 400, {"error": self.refuse_upload[0], "message": self.refuse_upload[1]}
+        upload_id = f"up{len(self.uploads) + 1:04d}"
+        self.uploads[upload_id] = {"did": did, "size": size, "parts": {}, "state": "created"}
+        return 200, {"jobId": upload_id, "partSizeBytes": self.part_size, "partCount": -(-size // self.part_size),
+                     "expiresAt": "2099-01-01T00:00:00.000Z"}
+
+    def upload_part(self, auth: str | None, params: dict[str, str], data: bytes) -> tuple[int, dict[str, Any]]:
+        upload = self.uploads.get(params.get("jobId", ""))
+        if upload is None:
+            return 400, {"error": "UploadNotFound", "message": "no such upload"}
+        self.verify(auth, aud=self.pds_did, lxm=UPLOAD_LXM, did=upload["did"])
+        number = int(params.get("partNumber", "0"))
+        expected = min(self.part_size, upload["size"] - (number - 1) * self.part_size)
+        if number < 1 or expected <= 0:
+            return 400, {"error": "InvalidPartNumber", "message": f"no part {number}"}
+        if len(data) != expected:
+            return 400, {"error": "PartSizeMismatch", "message": f"part {number} must be {expected} bytes"}
+        upload["parts"][number] = data
+        self.parts.append(number)
+        return 200, {"partNumber": number, "sizeBytes": len(data)}
+
+    def finish_upload(self, auth: str | None, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        upload = self.uploads.get(str(body.get("jobId", "")))
+        if upload is None:
+            return 400, {"error": "UploadNotFound", "message": "no such upload"}
+        self.verify(auth, aud=self.pds_did, lxm=UPLOAD_LXM, did=upload["did"])
+        count = -(-upload["size"] // self.part_size)
+        if sorted(upload["parts"]) != list(range(1, count + 1)):
+            return 400, {"error": "MissingParts", "message": "parts are missing"}
+        data = b"".join(upload["parts"][n] for n in range(1, count + 1))
+        job, _ = self._job(upload["did"], auth[7:] if auth else "", data)
+        upload["state"] = "completed"
+        return 200, {"completedJobId": job.job_id, "jobStatus": job.status()}
+
+    def abort_upload(self, auth: str | None, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        upload = self.uploads.get(str(body.get("jobId", "")))
+        if upload is None:
+            return 400, {"error": "UploadNotFound", "message": "no such upload"}
+        self.verify(auth, aud=self.pds_did, lxm=UPLOAD_LXM, did=upload["did"])
+        upload["state"] = "aborted" if upload["state"] == "created" else upload["state"]
+        return 200, {"state": upload["state"]}
 
     def get_job_status(self, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         job = self.jobs.get(params.get("jobId", ""))
@@ -225,6 +292,12 @@ class VideoServiceSim:
                         self._answer(*sim.upload_video(auth, params, data, self.headers.get("Content-Type", "")))
                     elif method == "GET" and nsid == "app.bsky.video.getJobStatus":
                         self._answer(*sim.get_job_status(params))
+                    elif method == "POST" and nsid == "app.bsky.video.uploadPart":
+                        data = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                        self._answer(*sim.upload_part(auth, params, data))
+                    elif method == "POST" and nsid in JSON_CALLS:
+                        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
+                        self._answer(*getattr(sim, JSON_CALLS[nsid])(auth, body))
                     else:
                         self._answer(404, {"error": "MethodNotImplemented", "message": "Method Not Implemented"})
                 except TokenRefused as refused:

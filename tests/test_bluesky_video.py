@@ -167,3 +167,39 @@ def test_expired_service_blob_is_replaced_by_a_direct_upload_of_the_prepared_fil
     adapter.create_post(request)
     (record,) = bluesky_pds.list_records(account.did)
     assert bluesky_pds.get_blob(account.did, record["value"]["embed"]["video"]["ref"]["$link"]) == data
+
+
+def _in_process(pds: LocalPds, sim: VideoServiceSim, prefix: str) -> tuple[BlueskyAdapter, Account, PreparedMedia]:
+    account = pds.create_account(prefix)
+    adapter = BlueskyAdapter(account.handle, {"pds": pds.url, "app_password": account.app_password,
+                                              "video_service": sim.url})
+    adapter.prepare(interactive=False)
+    media = PreparedMedia(VIDEO, "video/mp4", None, None, None, hashlib.sha256(VIDEO.read_bytes()).hexdigest(),
+                          "media/reels/long.mp4")
+    return adapter, account, media
+
+
+def test_a_big_video_goes_up_in_parts_and_reads_back_whole(
+        bluesky_pds: LocalPds, video_service: VideoServiceSim, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PINDAH_STATE_DIR", str(tmp_path / "state"))
+    adapter, account, media = _in_process(bluesky_pds, video_service, "vidparts")
+    video_service.part_size = 16_000  # the sample is 42,844 bytes: three parts, the last one short
+    adapter.video.multipart_from = 10_000
+    ref = adapter.upload_media(media, "p1#0/m0")
+    assert video_service.parts == [1, 2, 3] and "app.bsky.video.uploadVideo" not in video_service.calls
+    adapter.create_post(PostRequest("p1#0", "Long", (ref,), (None,), datetime.fromtimestamp(T0, UTC), None, None,
+                                    "p1", 0, 1))
+    (record,) = bluesky_pds.list_records(account.did)
+    assert bluesky_pds.get_blob(account.did, record["value"]["embed"]["video"]["ref"]["$link"]) == VIDEO.read_bytes()
+    assert video_service.refusals == []
+
+
+def test_a_service_without_multipart_uploads_gets_the_single_upload(
+        bluesky_pds: LocalPds, video_service: VideoServiceSim, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PINDAH_STATE_DIR", str(tmp_path / "state"))
+    adapter, _, media = _in_process(bluesky_pds, video_service, "vidsingle")
+    video_service.multipart = False
+    adapter.video.multipart_from = 10_000
+    ref = adapter.upload_media(media, "p1#0/m0")
+    assert ref.extra["via"] == "video-service" and video_service.parts == []
+    assert video_service.calls.count("app.bsky.video.uploadVideo") == 1

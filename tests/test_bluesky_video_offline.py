@@ -61,8 +61,12 @@ class FakeService:
         return self._next(nsid, params, bearer)
 
     def send_bytes(self, nsid: str, data: bytes, mime: str, *, params: dict[str, Any], bearer: str) -> dict[str, Any]:
-        assert mime == "video/mp4"
-        return self._next(nsid, params, bearer)
+        assert mime == ("application/octet-stream" if nsid.endswith("uploadPart") else "video/mp4")
+        return self._next(nsid, params | {"bytes": len(data)} if nsid.endswith("uploadPart") else params, bearer)
+
+    def procedure(self, nsid: str, body: dict[str, Any] | None = None, *, auth: bool = True,
+                  bearer: str | None = None) -> dict[str, Any]:
+        return self._next(nsid, body or {}, bearer)
 
 
 def _route(service: FakeService, *, setting: str = "https://video.example", pds: FakePds | None = None,
@@ -201,3 +205,31 @@ def test_an_unconfirmed_email_fails_the_post_with_how_to_fix_it_and_no_token_in_
     with pytest.raises(PostFailed) as failed:
         route.store(b"mp4", "clip.mp4", _direct)
     assert "confirmed email" in failed.value.one_line() and "svc-token" not in failed.value.one_line()
+
+
+def _parts_route(**answers: list[Any]) -> tuple[VideoRoute, FakeService, list[float], FakePds]:
+    pds = FakePds()
+    service = FakeService(getUploadLimits=[LIMITS], startUpload=[{"jobId": "up1", "partSizeBytes": 4, "partCount": 3}],
+                          getJobStatus=[{"jobStatus": {"jobId": "j9", "did": DID, "state": "JOB_STATE_COMPLETED",
+                                                       "blob": BLOB}}], **answers)
+    route, _, sleeps = _route(service, pds=pds)
+    route.multipart_from = 8
+    return route, service, sleeps, pds
+
+
+def test_a_big_video_goes_in_parts_a_dropped_part_is_sent_again_and_one_token_serves_all() -> None:
+    route, service, sleeps, pds = _parts_route(
+        uploadPart=[{"partNumber": 1}, _error(0, "NetworkError"), {"partNumber": 2}, {"partNumber": 3}],
+        finishUpload=[{"completedJobId": "j9", "jobStatus": {"jobId": "up1", "did": DID, "state": "JOB_STATE_CREATED"}}])
+    assert route.store(b"0123456789", "long.mp4", _direct) == (BLOB, True)
+    parts = [(s[1]["partNumber"], s[1]["bytes"]) for s in service.sent if s[0].endswith("uploadPart")]
+    assert parts == [(1, 4), (2, 4), (2, 4), (3, 2)] and sleeps[0] == 1.0
+    assert ("app.bsky.video.getJobStatus", {"jobId": "j9"}, None) in service.sent  # the completed job is polled
+    assert len(pds.asked) == 3  # limits; one upload token for start and parts; a fresh one for finish
+
+
+def test_a_refused_part_aborts_the_upload_and_fails_the_post_in_the_services_words() -> None:
+    route, service, _, _ = _parts_route(uploadPart=[_error(400, "UploadExpired")], abortUpload=[{"state": "aborted"}])
+    with pytest.raises(PostFailed, match="refused long.mp4 \\(UploadExpired"):
+        route.store(b"0123456789", "long.mp4", _direct)
+    assert any(s[0] == "app.bsky.video.abortUpload" and s[1] == {"jobId": "up1"} for s in service.sent)
