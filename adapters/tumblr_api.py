@@ -149,19 +149,20 @@ class TumblrApi:
             reset = _int(response.headers.get(f"X-Ratelimit-{span}-Reset"))
             if remaining is not None and reset is not None:
                 windows.append((remaining, float(reset)))
-        if not windows:
-            retry = _int(response.headers.get("Retry-After"))
-            return float(retry) if retry is not None else (60.0 if response.status_code == 429 else None)
         spent = [w for w in windows if w[0] <= 0]
-        remaining, reset = max(spent, key=lambda w: w[1]) if spent else min(windows)
-        now = self.clock()
-        # limit=None: the declared hourly and daily budgets keep their own limits; the pacer
-        # only learns how many calls are left until when.
-        report = RateReport(self.host, "requests", None, remaining, now + reset,
-                            retry_after=reset if response.status_code == 429 else None)
-        for observer in self.observers:
-            observer(report)
-        return reset if response.status_code == 429 else None
+        refused = response.status_code == 429
+        # A 429 with both app windows left is another limit (300 calls a minute per address):
+        # its own Retry-After, else a minute.
+        retry = max(w[1] for w in spent) if spent else float(_int(response.headers.get("Retry-After")) or 60)
+        if windows:
+            remaining, reset = max(spent, key=lambda w: w[1]) if spent else min(windows)
+            # limit=None: the declared hourly and daily budgets keep their own limits; the pacer
+            # only learns how many calls are left until when.
+            report = RateReport(self.host, "requests", None, remaining, self.clock() + reset,
+                                retry_after=retry if refused else None)
+            for observer in self.observers:
+                observer(report)
+        return retry if refused else None
 
     def _clean(self, text: str) -> str:
         return text.replace(self.token, "[token]") if self.token else text

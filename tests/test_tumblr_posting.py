@@ -149,6 +149,15 @@ def test_a_spent_hour_is_a_429_with_the_reset_from_tumblrs_headers_and_the_pacer
     assert [(r.family, r.remaining) for r in heard] == [("requests", 0), ("requests", 0)]
 
 
+def test_a_429_with_the_app_windows_left_waits_a_minute_not_the_hour(tmp_path):
+    with TumblrHttp() as server:
+        adapter = adapter_on(server)
+        server.sim.faults.append(("POST", "/posts", 429, {"meta": {"status": 429, "msg": "Limit Exceeded"}}))
+        with pytest.raises(TransientError) as slow:
+            adapter.create_post(part("p12#0", "per-address limit"))
+    assert slow.value.retry_after == 60
+
+
 @pytest.mark.parametrize("status, error, expected", [(401, "Unauthorized", RunStopped), (400, "Bad Request", PostFailed),
                                                      (503, "Service Unavailable", TransientError)])
 def test_tumblrs_refusals_reach_the_engine_as_the_right_class_without_the_token(tmp_path, status, error, expected):
