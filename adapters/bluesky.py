@@ -3,7 +3,8 @@
 Room: turning the engine's requests (`PostRequest`, `PreparedMedia`) into AT Protocol records
 and blobs, and reading them back. Splitting captions, fitting images, stripping GPS, retrying,
 pacing and journaling are the engine's; the wire (XRPC, sessions, identity) is
-`adapters.bluesky_xrpc`; the account and its login `adapters.bluesky_account`; record keys, facets and video facts are `adapters.bluesky_record`.
+`adapters.bluesky_xrpc`; the account and its login `adapters.bluesky_account`; record keys and facets are `adapters.bluesky_record`;
+videos go through Bluesky's video service in `adapters.bluesky_video`.
 
     --to bluesky:HANDLE          e.g. bluesky:rina.bsky.social
     [targets.bluesky]            in the config file, every key also as PINDAH_BLUESKY_<KEY>:

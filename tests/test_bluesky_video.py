@@ -21,7 +21,7 @@ import pytest
 from pindah.adapters.bluesky import BlueskyAdapter
 from pindah.adapters.contract import PostRequest, PreparedMedia, RemoteRef
 from tests.bluesky_pds import Account, LocalPds, bluesky_pds_fixture, free_port  # noqa: F401 - the session fixture
-from tests.bluesky_support import VIDEO, integration, migrate, pindah_env, write_export
+from tests.bluesky_support import VIDEO, integration, pindah, pindah_env, write_export
 from tests.bluesky_video_sim import VideoServiceSim
 from tests.exportbuilder.spec import SynthMedia, SynthPost
 
@@ -44,7 +44,8 @@ def _export(root: Path, media: list[list[SynthMedia]]) -> Path:
 def _run(tmp_path: Path, pds: LocalPds, account: Account, export: Path, service: str) -> Any:
     env = pindah_env(tmp_path / "state", tmp_path / "cache", pds.url, account.app_password,
                      PINDAH_TARGETS_BLUESKY_VIDEO_SERVICE=service)
-    return migrate(export, account, env)
+    return pindah(["migrate", str(export), "--to", f"bluesky:{account.handle}", "--json", str(tmp_path / "report.json"),
+                   "--html", str(tmp_path / "report.html")], env)
 
 
 def _embeds(pds: LocalPds, account: Account) -> list[dict[str, Any]]:
@@ -55,7 +56,9 @@ def _secrets_absent(run: Any, account: Account, tmp_path: Path, *tokens: str) ->
     sessions = [json.loads(p.read_text()) for p in (tmp_path / "state").rglob("sessions/bluesky/*.json")]
     secrets = [account.password, account.app_password, *tokens] + [s["accessJwt"] for s in sessions]
     assert sessions, "the run kept its login"
-    written = run.stdout + run.stderr + "".join(p.read_text(errors="replace") for p in tmp_path.glob("*.json"))
+    reports = [tmp_path / "report.json", tmp_path / "report.html"]
+    assert all(report.exists() for report in reports)
+    written = run.stdout + run.stderr + "".join(report.read_text(errors="replace") for report in reports)
     for secret in secrets:
         assert secret and secret not in written
 
