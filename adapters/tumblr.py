@@ -151,10 +151,9 @@ class TumblrAdapter(Adapter):
         queueing read the blog's queue. A dry run only reads; without a login, or without a
         network, it plans with Tumblr's published limits and says so."""
         self._need_blog()
-        self.offline_note = NOTES.format(blog=self.blog, queue=f"; with queue = true Tumblr publishes {self.drip.per_day} a day"
-                                         if not self.queue else
-                                         f"; here they are queued, {self.drip.per_day} a day, and dated the day "
-                                         "each goes out")
+        drip = (f"; here they are queued, {self.drip.per_day} a day, and dated the day each goes out" if self.queue
+                else f"; with queue = true Tumblr publishes {self.drip.per_day} a day instead")
+        self.offline_note = NOTES.format(blog=self.blog, queue=drip)
         token = self.login_keeper.token()
         if token is None and interactive:
             self.login_keeper.interactive_login()
@@ -175,7 +174,9 @@ class TumblrAdapter(Adapter):
         return f"{self.blog}@tumblr" + ("" if self.api.base == API_BASE else f"@{self.api.host}")
 
     def where(self) -> str | None:
-        return self.blog_url or (f"https://{self.blog}.tumblr.com/" if "." not in self.blog else f"https://{self.blog}/")
+        if self.blog_url:
+            return self.blog_url
+        return f"https://{self.blog}.tumblr.com/" if "." not in self.blog else f"https://{self.blog}/"
 
     def login(self, *, paste_token: bool = False, browser: bool = True) -> str:
         where = self.login_keeper.interactive_login(paste_token=paste_token, browser=browser)
@@ -212,9 +213,11 @@ class TumblrAdapter(Adapter):
             slot = self.drip.next_slot(self.clock())
             params |= {"state": "queue", "publish_on": iso(slot)}
         else:
-            params |= {"state": "published", "date": request.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            taken = request.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            params |= {"state": "published", "date": taken}  # the archive's date, not the dashboard's
         with ExitStack() as opened:
-            parts: list[tuple[str, Any]] = [("json", (None, json.dumps(params, ensure_ascii=False), "application/json"))]
+            body = json.dumps(params, ensure_ascii=False)
+            parts: list[tuple[str, Any]] = [("json", (None, body, "application/json"))]  # first, as documented
             for item, ref in zip(files, request.media):
                 path = Path(ref.extra.get("path", ""))
                 try:
@@ -246,6 +249,9 @@ class TumblrAdapter(Adapter):
                                          params={"offset": offset, "limit": PAGE, "npf": "true"}).data)
                 for post in page:
                     if tag in (post.get("tags") or []):
+                        slot = str(post.get("scheduled_publish_time") or "")
+                        if slot.isdigit() and float(slot) not in self.drip.scheduled:  # queued in this run
+                            self.drip.took(float(slot))
                         return self._ref(str(post.get("id_string") or post.get("id")), queued=True)
                 if len(page) < PAGE:
                     break

@@ -122,7 +122,8 @@ def test_delete_returns_only_when_the_post_is_gone_and_a_delete_that_did_not_tak
         adapter.delete_post(ref)  # already gone (404): gone is gone
 
 
-@pytest.mark.parametrize("limit, code, words", [("posts", 8023, "new posts"), ("media", 8004, "new pictures and videos"),
+@pytest.mark.parametrize("limit, code, words", [("posts", 8023, "new posts"),
+                                                ("media", 8004, "new pictures and videos"),
                                                 ("videos", 8011, "new videos")])
 def test_a_daily_limit_stops_the_run_and_says_when_it_continues(tmp_path, limit, code, words):
     with TumblrHttp(limits=Limits(**{limit: 0})) as server:
@@ -158,7 +159,8 @@ def test_a_429_with_the_app_windows_left_waits_a_minute_not_the_hour(tmp_path):
     assert slow.value.retry_after == 60
 
 
-@pytest.mark.parametrize("status, error, expected", [(401, "Unauthorized", RunStopped), (400, "Bad Request", PostFailed),
+@pytest.mark.parametrize("status, error, expected", [(401, "Unauthorized", RunStopped),
+                                                     (400, "Bad Request", PostFailed),
                                                      (503, "Service Unavailable", TransientError)])
 def test_tumblrs_refusals_reach_the_engine_as_the_right_class_without_the_token(tmp_path, status, error, expected):
     with TumblrHttp() as server:
