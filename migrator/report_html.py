@@ -117,7 +117,7 @@ def _media(media: ReportMedia) -> dict[str, Any]:
         "thumbnail": media.thumbnail if media.thumbnail and _DATA_IMAGE.match(media.thumbnail) else None,
         "is_video": (media.mime or "").startswith("video/"), "source_path": media.source_path,
         "name": media.source_path.rsplit("/", 1)[-1], "facts": " ".join(facts),
-        "actions": media.actions, "skipped": media.skipped,
+        "actions": media.actions, "skipped": media.skipped, "reencoded": media.reencoded,
     }
 
 

@@ -259,6 +259,13 @@ def render_text(report: RunReport, console: Console) -> None:
             console.print(Text(f"  • {printable(problem)}"))
         if len(problems) > TEXT_LISTED:
             console.print(Text(f"  … and {len(problems) - TEXT_LISTED} more (all of them are in the HTML report)"))
+    reencoded = _reencoded(report)
+    if reencoded:  # each is a generation of loss: the artist should know which and why
+        console.print(Text("Re-encoded (the original could not be sent as it was):", style="bold"))
+        for line in reencoded[:TEXT_LISTED]:
+            console.print(Text(f"  • {printable(line)}"))
+        if len(reencoded) > TEXT_LISTED:
+            console.print(Text(f"  … and {len(reencoded) - TEXT_LISTED} more (all of them are in the HTML report)"))
     if report.eta:
         eta = Text("Time needed: ", style="bold")
         eta.append(report.eta + (f" (limits: {'; '.join(report.budgets)})" if report.budgets else ""))
@@ -286,6 +293,12 @@ def _problems(report: RunReport, state: str) -> list[str]:
             lines += [f"{_day(post.taken_at)} {post.post_id} {m.source_path.rsplit('/', 1)[-1]}: {m.skipped}"
                       for m in post.media if m.skipped]
     return lines
+
+
+def _reencoded(report: RunReport) -> list[str]:
+    """"<date> <post id> <file>: <why>" for each picture sent as a new encoding of the original."""
+    return [f"{_day(post.taken_at)} {post.post_id} {m.source_path.rsplit('/', 1)[-1]}: {m.reencoded}"
+            for post in report.posts if post.state != "skipped" for m in post.media if m.reencoded and not m.skipped]
 
 
 def _when(iso: str) -> datetime | None:
