@@ -21,11 +21,11 @@ second day's allowance), and the post's record key is derived, so it is never cr
 
 The direct road (`com.atproto.repo.uploadBlob` of the mp4, Bluesky processes it after posting)
 is taken when `video_service = "off"`, when the PDS is on this computer (the service could not
-reach it), or when the service cannot be reached (no connection, or 5xx after retries). That
-is said once per run (`VideoRoute.note`), never per post.
+reach it), or when the service cannot be reached (no connection, or 5xx after retries) or does
+not accept the token. That is said once per run (`VideoRoute.note`), never per post.
 
-Secrets: service tokens live in local variables for one call; they are never logged, kept or
-put in a message.
+Secrets: service tokens are kept in memory only (an upload token for at most its half hour, so
+the parts of one video share it); never logged, written to disk or put in a message.
 """
 
 from __future__ import annotations
@@ -290,6 +290,8 @@ class VideoRoute:
                                  "check that the video plays on this computer; `pindah retry-failed` tries again")
             if state == COMPLETED and not seen_before:
                 raise TransientError("Bluesky's video service finished a video but sent no blob")
+            if not job.get("jobId"):
+                raise TransientError("Bluesky's video service answered an upload without a job to follow")
             if waited >= POLL_LIMIT:
                 raise TransientError(f"Bluesky's video service is still processing {source} after "
                                      f"{int(POLL_LIMIT // 60)} min")
