@@ -1,4 +1,4 @@
-"""A simulated Tumblr API v2, served over real HTTP on 127.0.0.1, for the Tumblr adapter's tests.
+"""A simulated Tumblr API v2, served over real HTTP on 127.0.0.1 (tests/sim_http.py), for the Tumblr adapter's tests.
 
 Built from the shapes tumblr/docs documents (api.md, npf-spec.md), never from pindah's code:
 
@@ -28,16 +28,16 @@ import email.parser
 import email.policy
 import json
 import secrets
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
-from tests.faultproxy import LoopbackService
+import requests
+
+from tests.sim_http import SimHttp
 
 TOKEN = "tumblr-sim-access-9f8e7d6c5b4a"
 CLIENT_ID = "sim-consumer-key-123"
@@ -276,34 +276,23 @@ def _multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str
     return fields, files
 
 
-class TumblrHttp(LoopbackService):
-    """The simulation behind a real HTTP server on 127.0.0.1 (plain http is allowed to loopback)."""
+class TumblrHttp(SimHttp):
+    """The simulation behind the shared loopback HTTP server (tests/sim_http.py)."""
 
     def __init__(self, **sim_kw: Any) -> None:
-        super().__init__()
         self.sim = TumblrSim(**sim_kw)
-        self.lock = threading.Lock()
-        self.received: list[tuple[str, str, dict[str, str], bytes]] = []
+        super().__init__(self._answer)
 
     @property
     def token(self) -> str:
         return TOKEN
 
-    def _handle(self, h: BaseHTTPRequestHandler) -> None:
-        length = int(h.headers.get("Content-Length") or 0)
-        body = h.rfile.read(length) if length else b""
-        headers = {k: v for k, v in h.headers.items()}
-        path, _, query = h.path.partition("?")
-        with self.lock:
-            self.received.append((h.command, path, headers, body))
-            status, out_headers, payload = self.sim.handle(h.command, urlsplit(path).path, query, headers, body)
-        data = json.dumps(payload).encode()
-        h.send_response_only(status)
-        for name, value in {**out_headers, "Content-Type": "application/json"}.items():
-            h.send_header(name, value)
-        h.send_header("Content-Length", str(len(data)))
-        h.end_headers()
-        h.wfile.write(data)
+    def _answer(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        url = urlsplit(request.url or "")
+        body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
+        status, headers, payload = self.sim.handle(request.method or "GET", url.path, url.query,
+                                                   dict(request.headers), body)
+        return status, {**headers, "Content-Type": "application/json"}, json.dumps(payload)
 
     def blog_posts(self, blog: str = BLOG) -> list[dict[str, Any]]:
         """Every post of the blog (published and queued), oldest first by creation."""
