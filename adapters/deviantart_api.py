@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from pindah.adapters.contract import PostFailed, RunStopped, TargetError, TransientError
@@ -63,8 +64,9 @@ class ApiError(HttpError):
         if self.status == 403:
             return RunStopped(f"{where} refused pindah while {doing} ({self.message or self.error})",
                               "check the account is active, then " + login_hint)
-        if self.status == 400 and self.error == "user_api_threshold":
-            return TransientError(f"{where} asks pindah to slow down while {doing}", retry_after=DEFAULT_BACKOFF)
+        if self.status == 429 or (self.status == 400 and self.error == "user_api_threshold"):
+            return TransientError(f"{where} asks pindah to slow down while {doing}",
+                                  retry_after=self.retry_after or DEFAULT_BACKOFF)
         if self.status == 400 and self.error == "invalid_request" and self.says("unsupported", "file type"):
             return PostFailed(f"{where} refused the file while {doing} ({self.message})")
         return to_target_error(self, doing, where=where, login_hint=login_hint)
@@ -130,10 +132,7 @@ class DeviantArtApi:
         if status >= 400 or (isinstance(body, dict) and body.get("status") == "error"):
             error = str(body.get("error") or "") if isinstance(body, dict) else ""
             said = error_text(response).replace(token, "[token]")
-            retry = None
-            if status in (429, 403):
-                report = self.wire.rates.get(family)
-                retry = report.retry_after if report is not None and report.retry_after else None
+            retry = _retry_after(response.headers.get("Retry-After")) if status in (429, 403) else None
             raise ApiError(max(status, 400), said, host=self.wire.host, error=error,
                            retry_after=retry)
         if body is None and status != 204:
@@ -153,9 +152,15 @@ def _rewind(files: Any) -> None:
             handle.seek(0)
 
 
-def _date(value: str | None) -> float | None:
-    from email.utils import parsedate_to_datetime
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        moment = _date(value)
+        return None if moment is None else max(0.0, moment - time.time())
 
+
+def _date(value: str | None) -> float | None:
     if not value:
         return None
     try:

@@ -80,6 +80,7 @@ class DeviantArtSim:
     deviations: dict[str, dict[str, Any]] = field(default_factory=dict)  # in publishing order
     faults: list[Fault] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
+    forms: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)  # every POST's fields
     writes: list[float] = field(default_factory=list)
     issued: list[str] = field(default_factory=lambda: [CLIENT_SECRET])  # every secret it ever handed out
     _serial: int = 0
@@ -99,6 +100,9 @@ class DeviantArtSim:
         return {"expires_in": int(self.token_life), "status": "success", "access_token": access,
                 "token_type": "Bearer", "refresh_token": refresh, "scope": "browse gallery publish stash user"}
 
+    def last_form(self, path: str) -> list[tuple[str, str]]:
+        return next(form for sent, form in reversed(self.forms) if sent == path)
+
     # -- dispatch ---------------------------------------------------------------------------
     def handle(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], Any]:
         parts = urlsplit(request.url)
@@ -112,6 +116,8 @@ class DeviantArtSim:
                 return self._json(*fault.reply)
         query = parse_qsl(parts.query)
         form = self._form(request)
+        if method == "POST":
+            self.forms.append((path, form))
         status, body = self._route(method, path, query, form, request)
         if fault is not None:
             return self._json(*fault.reply)

@@ -79,7 +79,9 @@ def open_simulation(request: pytest.FixtureRequest, tmp: Path) -> Iterator[Targe
         log_in(wire.url, tmp.parent / "state")  # the state folder every test of a target uses
         yield TargetUnderTest("deviantart", "deviantart",
                               {"PINDAH_TARGETS_DEVIANTART_API": wire.url,
-                               "PINDAH_TARGETS_DEVIANTART_TOKEN_STORE": "file"},
+                               "PINDAH_TARGETS_DEVIANTART_TOKEN_STORE": "file",
+                               # pindah's own pace (60 an hour) is no test's to wait for
+                               "PINDAH_TARGETS_DEVIANTART_PER_HOUR": "100000"},
                               partial(read_gallery, sim), DeviantArtAdapter.capabilities, secrets=sim.issued,
                               deletes=False, wire=wire, create_path="/api/v1/oauth2/stash/publish")
 

@@ -1,0 +1,73 @@
+"""DeviantArt through the CLI and the planner: `pindah targets` shows its limits, what the planner
+makes of carousels, videos and text posts for it, and `pindah migrate sample/instagram-export --to
+deviantart` end to end against the simulated DeviantArt over loopback HTTP (read back from it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pindah.adapters.deviantart import DeviantArtAdapter
+from pindah.migrator.planner import PlanOptions, plan_post
+from tests.chaos_support import base_env, run
+from tests.deviantart_sim import DeviantArtSim
+from tests.planner_support import make_post
+from tests.sim_http import SimHttp
+from tests.targets.deviantart import log_in, read_gallery
+
+pytestmark = pytest.mark.deviantart
+
+ROOT = Path(__file__).resolve().parent.parent
+CAPS = DeviantArtAdapter.capabilities
+
+
+def test_pindah_targets_lists_deviantart_with_its_limits(tmp_path):
+    done = run(["targets"], base_env(tmp_path))
+    assert done.returncode == 0, done.stderr
+    block = done.stdout[done.stdout.index("deviantart"):]
+    for words in ("media per post", "1", "not accepted", "60 media per 1 h", "60 posts per 1 h",
+                  "added as a short date line"):
+        assert words in block, block[:800]
+
+
+def test_a_carousel_becomes_one_deviation_per_picture_and_its_video_is_left_out_saying_why():
+    plan = plan_post(make_post("Harbour series #ink", "iivi"), CAPS, PlanOptions())
+    assert [part.media for part in plan.parts] == [(0,), (1,), (3,)]
+    assert plan.parts[0].text.startswith("Harbour series #ink") and "Instagram" in plan.parts[0].text
+    assert [part.reply_to for part in plan.parts] == [None, 0, 1]
+    assert (2, "video: this platform doesn't take video") in plan.dropped_media
+
+
+def test_a_long_caption_stays_whole_in_one_description_and_a_text_post_is_left_out():
+    caption = "word " * 600  # past Instagram's 2,200 characters: DeviantArt documents no description limit
+    plan = plan_post(make_post(caption, "i"), CAPS, PlanOptions())
+    assert len(plan.parts) == 1 and plan.parts[0].text.startswith(caption.strip())
+    text_only = plan_post(make_post("Just words", ""), CAPS, PlanOptions())
+    assert text_only.parts == [] and "needs a picture" in (text_only.skipped or "")
+
+
+def test_migrating_the_sample_export_publishes_every_picture_once_and_a_rerun_adds_nothing(tmp_path):
+    sim = DeviantArtSim()
+    with SimHttp(sim.handle) as server:
+        sim.base = server.url
+        log_in(server.url, tmp_path / "state")
+        env = base_env(tmp_path, PINDAH_TARGETS_DEVIANTART_API=server.url,
+                       PINDAH_TARGETS_DEVIANTART_TOKEN_STORE="file")
+        args = ["migrate", str(ROOT / "sample" / "instagram-export"), "--to", "deviantart"]
+        dry = run([*args, "--dry-run"], env)
+        assert dry.returncode == 0 and "Time needed" in dry.stdout and sim.deviations == {}, dry.stdout + dry.stderr
+        done = run(args, env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        published = read_gallery(sim)
+        assert published and all(len(item.media) == 1 for item in published)
+        assert [f["name"] for f in sim.folders] == ["Featured", "From Instagram"]
+        assert all(d["galleries"] == ["F0", "F1"] and d["is_ai_generated"] == "false" for d in sim.deviations.values())
+        assert all("Instagram" in item.text for item in published if item.parent is None)
+        verify = run(["verify", "--to", "deviantart"], env)
+        assert verify.returncode == 0 and "everything is there" in verify.stdout, verify.stdout + verify.stderr
+        again = run(args, env)
+        assert again.returncode == 0 and "Nothing new to migrate" in again.stdout, again.stdout
+        assert len(read_gallery(sim)) == len(published)
+        output = dry.stdout + dry.stderr + done.stdout + done.stderr + verify.stdout + again.stdout
+        assert not [secret for secret in sim.issued if secret in output]
