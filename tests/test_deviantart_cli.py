@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from pindah.adapters.deviantart import DeviantArtAdapter
 from pindah.migrator.planner import PlanOptions, plan_post
+
 from tests.chaos_support import base_env, run
 from tests.deviantart_sim import DeviantArtSim
 from tests.planner_support import make_post
