@@ -206,3 +206,22 @@ def test_a_service_without_multipart_uploads_gets_the_single_upload(
     ref = adapter.upload_media(media, "p1#0/m0")
     assert ref.extra["via"] == "video-service" and video_service.parts == []
     assert video_service.calls.count("app.bsky.video.uploadVideo") == 1
+
+
+def test_runs_killed_after_the_upload_and_after_the_create_still_publish_the_video_once(
+        bluesky_pds: LocalPds, video_service: VideoServiceSim, tmp_path: Path) -> None:
+    account = bluesky_pds.create_account("vidkill")
+    export = _export(tmp_path / "export", [[SynthMedia("mp4")]])
+    env = pindah_env(tmp_path / "state", tmp_path / "cache", bluesky_pds.url, account.app_password,
+                     PINDAH_TARGETS_BLUESKY_VIDEO_SERVICE=video_service.url)
+    args = ["migrate", str(export), "--to", f"bluesky:{account.handle}"]
+    for crash in ({"CRASH_AFTER_UPLOAD": "1"}, {"CRASH_AFTER_CREATE": "1"}):
+        killed = pindah(args, env | crash)  # SIGKILLed before the journal heard of it
+        assert killed.returncode == -9, killed.stdout + killed.stderr
+    final = pindah(args, env)
+    assert final.returncode == 0, final.stdout + final.stderr
+    (embed,) = _embeds(bluesky_pds, account)
+    assert embed["$type"] == "app.bsky.embed.video"
+    # The second run sent the video again and was handed the first run's job: one job, one post.
+    assert video_service.calls.count("app.bsky.video.uploadVideo") == 2 and len(video_service.jobs) == 1
+    assert embed["video"]["ref"]["$link"] == next(iter(video_service.jobs.values())).blob["ref"]["$link"]
