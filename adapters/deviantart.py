@@ -20,9 +20,10 @@ so a carousel becomes one deviation per picture, each linking the one before; vi
 taken (Sta.sh would keep an mp4 only as a download), and the planner leaves them out, saying so.
 DeviantArt cannot backdate; the planner's date line says when the post was made on Instagram.
 
-The API has no setting for the "third-party AI datasets" opt-out (#219, #208): DeviantArt opts
-every deviation out by default (`noai`/`noimageai` tags and an `X-Robots-Tag` header); the
-artist can check it under Settings → General → "Tell AI datasets they can't use my content".
+The API has no setting for the "third-party AI datasets" opt-out (#219, #208), and needs none:
+DeviantArt labels every deviation "NoAI" unless its artist opts in (team journal "All Deviations
+Are Opted Out of AI Datasets": `noai`/`noimageai` meta tags, an `X-Robots-Tag` header). The login
+says so and where the label lives (`AI_NOTE`): DeviantArt Studio shows and bulk-edits it.
 
 Exactly once: after an unknown outcome, `find_post` looks through the folder's newest deviations
 for one published after this part's upload with this title, text and parent. Never claim a
@@ -74,6 +75,9 @@ DEFAULT_PER_HOUR = 60
 GALLERY_PAGE = 24  # the most one /gallery/{folderid} page holds
 METADATA_BATCH = 10  # /deviation/metadata refuses more ids at once
 CLOCK_SLACK = 5.0  # seconds between the upload's `Date` and a deviation's published_time
+AI_NOTE = ("DeviantArt marks every deviation \"NoAI\" (not for third-party AI datasets) unless you opt in; "
+           "pindah also sends \"not created with AI tools\". Check or change the NoAI label in DeviantArt "
+           "Studio (deviantart.com/studio) or your default in Settings → General.")
 
 
 def deviantart_capabilities(per_hour: int = DEFAULT_PER_HOUR) -> Capabilities:
@@ -175,7 +179,7 @@ class DeviantArtAdapter(Adapter):
         username, where = browser_login(self.base, self.config, self.io, browser=browser,
                                         api_factory=lambda k: DeviantArtApi(self.base, k, login_hint=LOGIN_HINT,
                                                                             session=self.http))
-        return f"Logged in to DeviantArt as {username}. The login is kept in {where}."
+        return f"Logged in to DeviantArt as {username}. The login is kept in {where}.\n{AI_NOTE}"
 
     def logout(self) -> list[str]:
         removed, note = forget_login(self.base, self.config)

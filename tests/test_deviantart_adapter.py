@@ -21,6 +21,7 @@ from pindah.adapters.contract import (
     TransientError,
 )
 from pindah.adapters.deviantart import DeviantArtAdapter
+from pindah.adapters.toolkit.oauth import LoginIO
 from pindah.adapters.toolkit.oauth_code import TokenSet
 from pindah.adapters.toolkit.tokens import SecretStore
 
@@ -256,3 +257,27 @@ def test_the_stored_login_is_the_token_store_not_a_message(sim, clock, tmp_path)
     assert tokens is not None and tokens.access_token not in repr(tokens) + adapter.account()
     assert adapter.account() == f"{USERNAME}@www.deviantart.com"
     assert adapter.where() == f"{BASE}/{USERNAME}/gallery/F1"
+
+
+def test_login_through_the_browser_keeps_the_client_and_tokens_privately_and_logout_revokes(sim, clock, tmp_path):
+    from tests.targets.deviantart import AllowingBrowser
+
+    browser = AllowingBrowser()
+    said: list[str] = []
+    adapter = DeviantArtAdapter(None, {"token_store": "file", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+                                clock=clock, io=LoginIO(say=said.append, open_browser=browser.open, wait_seconds=10))
+    line = adapter.login()
+    for thread in browser.threads:
+        thread.join()
+    asked = browser.opened[0]
+    assert asked["redirect_uri"].startswith("http://127.0.0.1:") and asked["code_challenge_method"] == "S256"
+    assert set(asked["scope"].split()) == {"user", "browse", "stash", "publish", "gallery"}
+    assert f"as {USERNAME}" in line and "NoAI" in line and "Studio" in line
+    saved = SecretStore("deviantart", mode="file").load(BASE)
+    assert saved["client_secret"] == CLIENT_SECRET and saved["refresh_token"] in sim.refresh
+    shown = line + " ".join(said)
+    assert not [secret for secret in sim.issued if secret in shown]
+    stored = SecretStore("deviantart", mode="file").path(BASE)
+    assert oct(stored.stat().st_mode & 0o777) == "0o600"
+    assert adapter.logout() == ["Logged out of DeviantArt."]
+    assert saved["refresh_token"] in sim.revoked and not stored.exists()
