@@ -88,6 +88,8 @@ NOTES = ("Tumblr: posts keep their Instagram date in your blog's archive, but re
          "dashboards as new posts{queue}. Tumblr's AI opt-out, \"Prevent third-party sharing for {blog}\", is "
          "a switch under Visibility in the blog's settings (tumblr.com/settings/blog/{blog}; in the app: "
          "the blog's gear icon → Visibility) that no app can set through Tumblr's API: turn it on yourself.")
+SHARING = ("Turn on \"Prevent third-party sharing\" under Visibility in the blog's settings yourself: "
+           "Tumblr's API cannot set it")
 _BLOG_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?")
 _HOSTNAME = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 
@@ -143,7 +145,9 @@ class TumblrAdapter(Adapter):
         self.blog_url: str | None = None
         if self.queue:
             self.caps = TUMBLR_DEFAULTS.refined(backdating=False)
-        self.description = TumblrAdapter.description + ("; posts queued, a few a day" if self.queue else "")
+        # The report's line for this target (JSON and HTML) carries what the artist must still do.
+        self.description = (TumblrAdapter.description + ("; posts queued, a few a day" if self.queue else "")
+                            + ". " + SHARING)
 
     # -- lifecycle --------------------------------------------------------------------------
     def prepare(self, *, interactive: bool, dry_run: bool = False) -> None:

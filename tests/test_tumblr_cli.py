@@ -13,6 +13,7 @@ HTTP), and how the planner and the time estimate read its limits.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ def test_the_sample_export_moves_to_a_tumblr_blog_exactly_once_and_rolls_back_fo
     with TumblrHttp() as server:
         env = base_env(tmp_path, **tumblr_env(server.url, TOKEN))
         args = ["migrate", str(SAMPLE), "--to", f"tumblr:{BLOG}"]
-        done = run(args, env)
+        done = run([*args, "--json", str(tmp_path / "report.json")], env)
         assert done.returncode == 0, done.stdout + done.stderr
         plans = plans_for(SAMPLE, TUMBLR_DEFAULTS)
         posts = server.blog_posts()
@@ -48,6 +49,8 @@ def test_the_sample_export_moves_to_a_tumblr_blog_exactly_once_and_rolls_back_fo
         assert sorted(post_text(p) for p in posts) == planned and len(posts) == len(planned) > 0
         assert all(p["state"] == "published" for p in posts)
         assert "Prevent third-party sharing" in done.stderr and TOKEN not in done.stdout + done.stderr
+        report = json.loads((tmp_path / "report.json").read_text("utf-8"))
+        assert "Prevent third-party sharing" in report["target_description"]  # the report says it too
 
         verify = run(["verify", "--to", f"tumblr:{BLOG}"], env)
         assert verify.returncode == 0 and "everything is there" in verify.stdout, verify.stdout + verify.stderr
