@@ -81,6 +81,7 @@ class DeviantArtSim:
     faults: list[Fault] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
     forms: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)  # every POST's fields
+    refused: int = 0  # writes answered 429 for the rate
     writes: list[float] = field(default_factory=list)
     issued: list[str] = field(default_factory=lambda: [CLIENT_SECRET])  # every secret it ever handed out
     _serial: int = 0
@@ -147,6 +148,7 @@ class DeviantArtSim:
             return 401, {"error": "invalid_token", "error_description": "Expired oAuth2 user token. The client "
                          "should request a new one with an access code or a refresh token.", "status": "error"}
         if method == "POST" and self._too_fast():
+            self.refused += 1
             return 429, {"error": "user_api_threshold", "error_description": "User request limit reached.",
                          "status": "error"}
         return self._api(method, path.removeprefix("/api/v1/oauth2"), query, form, request)

@@ -10,7 +10,7 @@ import pytest
 from pindah.adapters.deviantart import DeviantArtAdapter
 from pindah.migrator.planner import PlanOptions, plan_post
 
-from tests.chaos_support import base_env, run
+from tests.chaos_support import base_env, chaos_export, check_published, plans_for, run
 from tests.deviantart_sim import DeviantArtSim
 from tests.planner_support import make_post
 from tests.sim_http import SimHttp
@@ -71,3 +71,18 @@ def test_migrating_the_sample_export_publishes_every_picture_once_and_a_rerun_ad
         assert len(read_gallery(sim)) == len(published)
         output = dry.stdout + dry.stderr + done.stdout + done.stderr + verify.stdout + again.stdout
         assert not [secret for secret in sim.issued if secret in output]
+
+
+def test_a_migration_slowed_down_by_deviantart_waits_and_still_publishes_every_picture_once(tmp_path):
+    sim = DeviantArtSim(burst=4, burst_window=2.0, retry_after=1.0)  # a velocity filter, like DeviantArt's
+    with SimHttp(sim.handle) as server:
+        sim.base = server.url
+        log_in(server.url, tmp_path / "state")
+        env = base_env(tmp_path, PINDAH_TARGETS_DEVIANTART_API=server.url,
+                       PINDAH_TARGETS_DEVIANTART_TOKEN_STORE="file", PINDAH_TARGETS_DEVIANTART_PER_HOUR="100000")
+        export = chaos_export(tmp_path / "export", 4, seed=7)
+        done = run(["migrate", str(export.root), "--to", "deviantart"], env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert sim.refused >= 1, "the simulated DeviantArt never asked pindah to slow down"
+        plans = plans_for(export.root, CAPS)
+        check_published(read_gallery(sim), plans, export, videos=False).assert_exactly_once()
