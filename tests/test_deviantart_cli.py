@@ -86,3 +86,22 @@ def test_a_migration_slowed_down_by_deviantart_waits_and_still_publishes_every_p
         assert sim.refused >= 1, "the simulated DeviantArt never asked pindah to slow down"
         plans = plans_for(export.root, CAPS)
         check_published(read_gallery(sim), plans, export, videos=False).assert_exactly_once()
+
+
+def test_a_rollback_never_claims_a_deletion_and_names_each_deviation_to_delete_by_hand(tmp_path):
+    sim = DeviantArtSim()
+    with SimHttp(sim.handle) as server:
+        sim.base = server.url
+        log_in(server.url, tmp_path / "state")
+        env = base_env(tmp_path, PINDAH_TARGETS_DEVIANTART_API=server.url,
+                       PINDAH_TARGETS_DEVIANTART_TOKEN_STORE="file", PINDAH_TARGETS_DEVIANTART_PER_HOUR="100000")
+        export = chaos_export(tmp_path / "export", 3, seed=5)
+        assert run(["migrate", str(export.root), "--to", "deviantart"], env).returncode == 0
+        published = dict(sim.deviations)
+        refused = run(["rollback", "--to", "deviantart", "--yes"], env)
+        assert refused.returncode != 0 and "Deleted 0 post(s)" in refused.stdout, refused.stdout + refused.stderr
+        assert all(d["url"] in refused.stderr for d in published.values()) and "still on DeviantArt" in refused.stderr
+        assert sim.deviations == published  # nothing was, or could be, deleted through the API
+        sim.deviations.clear()  # the artist deletes them on DeviantArt
+        gone = run(["rollback", "--to", "deviantart", "--yes"], env)
+        assert gone.returncode == 0 and "each read back as gone" in gone.stdout, gone.stdout + gone.stderr
