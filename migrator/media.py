@@ -82,9 +82,9 @@ from pindah.adapters.toolkit.subtitles import to_vtt
 # a cached run) reaches every encode and repack.
 
 __all__ = ["PIPELINE_VERSION", "ImageJob", "MediaResult", "SaveExtras", "begin", "finish", "process_media",
-           "render_job", "save_image"]
+           "render_file", "render_job", "save_image"]
 
-PIPELINE_VERSION = 3  # bump whenever a change would make a cached output differ (old entries are re-made)
+PIPELINE_VERSION = 4  # bump whenever a change would make a cached output differ (old entries are re-made)
 
 MAX_SOURCE_BYTES = 256 << 20  # no real photo is larger; read whole into memory below this
 _EXTENSIONS = {JPEG: ".jpg", PNG: ".png", WEBP: ".webp", "image/heic": ".heic", "image/heif": ".heif",
@@ -119,6 +119,11 @@ class ImageJob:
     caps: Capabilities | None = None
     extras: SaveExtras | None = None
     unread: str | None = None  # the file could not be read: the reason (not cached)
+    # Instead of `data`: the file on disk, read by whoever renders it (a worker process: a
+    # path pickles in microseconds, 7 MB of bytes cost a worker ~25 ms of pipe reads), and the
+    # SHA-256 it must still have, since the cache entry is keyed by it.
+    source: Path | None = None
+    sha256: str = ""
 
 
 def process_media(media: Media, caps: Capabilities, cache_dir: Path, *,
@@ -131,43 +136,64 @@ def process_media(media: Media, caps: Capabilities, cache_dir: Path, *,
     return started if isinstance(started, MediaResult) else finish(started, render_job(started))
 
 
-def begin(media: Media, caps: Capabilities, cache_dir: Path, *,
-          extras: SaveExtras | None = None) -> MediaResult | ImageJob:
+def begin(media: Media, caps: Capabilities, cache_dir: Path, *, extras: SaveExtras | None = None,
+          read: bool = True) -> MediaResult | ImageJob:
     """The quick half of `process_media`, in the calling process: a video, a skip or a cached
-    image comes back as its `MediaResult`; an image still to render as an `ImageJob` (its bytes
-    read, so a worker process never touches the export)."""
+    image comes back as its `MediaResult`; an image still to render as an `ImageJob`, with its
+    bytes (read once, and hashed from what was read), or with `read=False` and a file on disk,
+    just its path and hash, for the renderer to read itself."""
     extras = extras or SaveExtras()
     if media.missing:
         return MediaResult(None, [], "file is missing from the export")
+    data, unread = None, None
     try:
-        kind, source_sha = media.type, media.sha256()
+        kind, size = media.type, media.size or 0
+        disk = None if read else getattr(media.tree, "disk_path", lambda _: None)(media.path)
+        if kind is MediaType.IMAGE and disk is None and size <= MAX_SOURCE_BYTES:
+            try:
+                with media.tree.open(media.path) as fh:  # type: ignore[union-attr]
+                    data = fh.read(MAX_SOURCE_BYTES + 1)
+                if media._sha256 is None:  # hashed from the bytes rendered: one read, not two
+                    media._sha256 = hashlib.sha256(data).hexdigest()
+            except Exception as exc:  # noqa: BLE001
+                unread = f"file could not be read from the export ({_why(exc)})"
+        source_sha = media.sha256() if unread is None else ""
     except Exception as exc:  # noqa: BLE001 - a damaged ZIP member is this post's problem
         return MediaResult(None, [], f"file could not be read from the export ({_why(exc)})")
     cache = _Cache(Path(cache_dir))
     if kind is MediaType.VIDEO:
         return _video(media, caps, cache, source_sha or "")
     key = f"{source_sha}-{_profile(caps, extras)}"
-    cached = cache.load(key, media)
-    if cached is not None:
-        return cached
-    job = ImageJob(key, media, Path(cache_dir), caps=caps, extras=extras)
-    try:
-        size = media.size or 0
+    if unread is None:
+        cached = cache.load(key, media)
+        if cached is not None:
+            return cached
         if size > MAX_SOURCE_BYTES:
             return cache.store(key, media, f"image file is {human_size(size)}, too large to process safely", True)
-        with media.tree.open(media.path) as fh:  # type: ignore[union-attr]
-            job.data = fh.read(MAX_SOURCE_BYTES + 1)
-    except Exception as exc:  # noqa: BLE001
-        job.unread = f"file could not be read from the export ({_why(exc)})"
-    return job
+    return ImageJob(key, media, Path(cache_dir), data, caps, extras, unread, disk, source_sha or "")
 
 
 def render_job(job: ImageJob) -> tuple[ImageOutput | str, bool]:
     """The slow half: pixels in, output bytes (or a skip reason) out, and whether that outcome
-    may be cached. Touches no file, so it runs as well in a worker process."""
+    may be cached. Writes no file, so it runs as well in a worker process."""
     if job.unread is not None:
         return job.unread, False
+    if job.data is None and job.source is not None:
+        return render_file(job.source, job.sha256, job.caps or Capabilities(), job.extras or SaveExtras())
     return render(job.data or b"", job.caps or Capabilities(), job.extras or SaveExtras())
+
+
+def render_file(path: Path, sha256: str, caps: Capabilities, extras: SaveExtras) -> tuple[ImageOutput | str, bool]:
+    """`render` of a file on disk that must still be the one hashed `sha256` (the cache entry
+    is keyed by that hash): what a worker process is sent instead of the bytes."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_SOURCE_BYTES + 1)
+    except OSError as exc:
+        return f"file could not be read from the export ({_why(exc)})", False
+    if hashlib.sha256(data).hexdigest() != sha256:
+        return "file changed while it was being prepared; run again to send it", False
+    return render(data, caps, extras)
 
 
 def finish(job: ImageJob, outcome: tuple[ImageOutput | str, bool]) -> MediaResult:

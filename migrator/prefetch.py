@@ -9,9 +9,11 @@ computed, usually already done.
 Bounds and safety:
 - at most `ahead` files are held at once (source bytes read, rendering or rendered and waiting):
   memory stays a few dozen MB whatever the export's size;
-- the parent process alone reads the export, hashes, checks and writes the cache (`media.begin`,
-  `media.finish`); workers only turn bytes into bytes (`media.render`), so every guarantee of the
-  pipeline (metadata check, byte limits, bomb refusal, the cache key) is the same code;
+- the parent process alone hashes, checks and writes the cache (`media.begin`, `media.finish`);
+  workers only turn bytes into bytes (`media.render`), so every guarantee of the pipeline
+  (metadata check, byte limits, bomb refusal, the cache key) is the same code. A file of a
+  folder export is sent by path, with the hash it must still have (`media.render_file`):
+  piping 7 MB to a worker cost it more CPU than reading the file; a ZIP member's bytes are sent;
 - the pool starts only when a large image (`min_bytes`) needs rendering: small files, cached
   files and videos are handled in this process, and a run that needs no pixel work starts none;
 - a worker that dies (killed, out of memory) costs nothing but speed: the file is rendered in this
@@ -113,20 +115,26 @@ class Prefetcher:
                 return
             if id(media) in self._held:
                 continue
-            try:
-                started = pipeline.begin(media, self.caps, self.cache_dir, extras=self.stamp.extras)
+            try:  # a worker reads a file on disk itself: its bytes are not read here to be piped
+                started = pipeline.begin(media, self.caps, self.cache_dir, extras=self.stamp.extras,
+                                         read=not self._pool_possible())
             except Exception:  # noqa: BLE001 - e.g. the cache can't be written: `prepare` will say so
                 self._upcoming = iter(())
                 return
             self._held[id(media)] = (media, started, self._submit(started))
 
     def _submit(self, started: MediaResult | ImageJob) -> Future | None:
-        if not isinstance(started, ImageJob) or started.data is None or len(started.data) < self.min_bytes:
+        if not isinstance(started, ImageJob) or started.unread is not None:
+            return None
+        size = len(started.data) if started.data is not None else started.media.size or 0
+        if size < self.min_bytes:
             return None
         pool = self._ensure_pool()
         if pool is None:
             return None
         try:
+            if started.data is None and started.source is not None:  # sent its path, not its bytes
+                return pool.submit(pipeline.render_file, started.source, started.sha256, started.caps, started.extras)
             return pool.submit(pipeline.render, started.data, started.caps, started.extras)
         except (BrokenProcessPool, RuntimeError):
             self._pool_failed = True
@@ -141,6 +149,9 @@ class Prefetcher:
             except (BrokenProcessPool, OSError, EOFError):
                 self._pool_failed = True  # a worker died: render here, as without a pool
         return pipeline.render_job(job)
+
+    def _pool_possible(self) -> bool:
+        return self.workers > 1 and not self._pool_failed
 
     def _ensure_pool(self) -> ProcessPoolExecutor | None:
         if self._pool is None and not self._pool_failed and self.workers > 1:

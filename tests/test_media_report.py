@@ -20,7 +20,7 @@ T0 = 1_620_000_000  # 3 May 2021
 
 @pytest.fixture
 def migrated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
-    """A dry run to a folder site of one picture that fits and one stored sideways: the
+    """A run to a folder site of one picture that fits and one stored sideways: the
     terminal text and the HTML report."""
     monkeypatch.setenv("PINDAH_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("PINDAH_CACHE_DIR", str(tmp_path / "cache"))
