@@ -7,7 +7,8 @@ toolkit's `oauth_code`).
 
     --to deviantart                 after `pindah login deviantart`
     [targets.deviantart]   every key also as PINDAH_TARGETS_DEVIANTART_<KEY>:
-      client_id, client_secret   your registered application (deviantart.com/developers)
+      client_id, client_secret   your registered application (deviantart.com/developers), whose
+                                 redirect address is http://127.0.0.1:8913/callback (`redirect_port`)
       folder                     the gallery folder, found by name or created ("From Instagram")
       per_hour                   deviations per hour pindah allows itself (DeviantArt publishes no limit)
       token_store                auto | keyring | file;  api: DeviantArt's address (tests use 127.0.0.1)
@@ -56,7 +57,13 @@ from pindah.adapters.toolkit.http import RateObserver, check_url
 from pindah.adapters.toolkit.oauth import LoginIO
 
 from .deviantart_api import UPLOAD_TIMEOUT, ApiError, DeviantArtApi
-from .deviantart_auth import LOGIN_HINT, keeper_for, require_login, whoami
+from .deviantart_auth import (
+    DEFAULT_REDIRECT_PORT,
+    LOGIN_HINT,
+    keeper_for,
+    require_login,
+    whoami,
+)
 from .deviantart_auth import login as browser_login
 from .deviantart_auth import logout as forget_login
 from .deviantart_post import (
@@ -112,6 +119,8 @@ class DeviantArtAdapter(Adapter):
         Option("folder", str, DEFAULT_FOLDER, "the gallery folder the deviations go to (created if missing)"),
         Option("per_hour", int, DEFAULT_PER_HOUR, "deviations per hour (DeviantArt publishes no limit)"),
         Option("token_store", str, "auto", "where the login is kept: auto, keyring or file"),
+        Option("redirect_port", int, DEFAULT_REDIRECT_PORT,
+               "the port of your app's redirect address, http://127.0.0.1:<port>/callback"),
         Option("api", str, DEFAULT_API, "DeviantArt's address (only tests change it)"),
         Option("lookup_pages", int, 3, "pages of the folder searched for a deviation that arrived"),
     )

@@ -3,14 +3,15 @@
 Room: `pindah login deviantart`, `pindah logout deviantart`, and the login a run uses.
 
 DeviantArt lets only registered applications in (deviantart.com/developers, "Register your
-Application"): the artist registers one, with the redirect address `http://127.0.0.1` (pindah's
-loopback receiver), and gives pindah its client id and secret:
+Application"): the artist registers one, with the redirect address `http://127.0.0.1:8913/callback`
+(pindah's loopback receiver), and gives pindah its client id and secret:
 
     [targets.deviantart]  client_id = "12345"        or PINDAH_TARGETS_DEVIANTART_CLIENT_ID
                           client_secret = "..."      or PINDAH_TARGETS_DEVIANTART_CLIENT_SECRET
 
 The login is the authorization-code grant with PKCE through the artist's browser and a loopback
-redirect (`toolkit.oauth_code`); scopes `user` (whose account), `browse` (reading deviations back),
+redirect on a fixed port (`redirect_port`, 8913: DeviantArt's new applications match the
+registered redirect address exactly; `toolkit.oauth_code`); scopes `user` (whose account), `browse` (reading deviations back),
 `stash` and `publish` (posting), `gallery` (the "From Instagram" folder). Access tokens last an
 hour and are renewed with the refresh token, which DeviantArt may rotate; the client secret and
 the tokens are kept together in the system keyring or a 0600 file (`toolkit.tokens`), never
@@ -34,16 +35,21 @@ from pindah.adapters.toolkit.tokens import SecretStore
 
 from .deviantart_api import ApiError, DeviantArtApi
 
-__all__ = ["LOGIN_HINT", "REGISTER_URL", "SCOPES", "flow_for", "keeper_for", "login", "logout", "whoami"]
+__all__ = ["DEFAULT_REDIRECT_PORT", "LOGIN_HINT", "REGISTER_URL", "SCOPES", "flow_for", "keeper_for", "login", "logout", "whoami"]
 
 SCOPES = ("user", "browse", "stash", "publish", "gallery")
 REGISTER_URL = "https://www.deviantart.com/developers/apps"
 LOGIN_HINT = "log in again with `pindah login deviantart`"
 
 
-def flow_for(base: str) -> CodeFlow:
+DEFAULT_REDIRECT_PORT = 8913  # the app's registered redirect address: http://127.0.0.1:8913/callback
+
+
+def flow_for(base: str, settings: dict[str, Any] | None = None) -> CodeFlow:
+    port = (settings or {}).get("redirect_port")
     return CodeFlow("DeviantArt", f"{base}/oauth2/authorize", f"{base}/oauth2/token", SCOPES,
-                    "run `pindah login deviantart`")
+                    "run `pindah login deviantart`",
+                    redirect_port=DEFAULT_REDIRECT_PORT if port is None or port == "" else int(port))
 
 
 def keeper_for(base: str, settings: dict[str, Any], *, clock: Any = None, required: bool = True) -> TokenKeeper | None:
@@ -51,7 +57,7 @@ def keeper_for(base: str, settings: dict[str, Any], *, clock: Any = None, requir
     None when nothing is saved and no client is set (a dry run plans without a login)."""
     store = SecretStore("deviantart", mode=str(settings.get("token_store") or "auto").strip().lower())
     saved = store.load(base) or {}
-    flow = flow_for(base)
+    flow = flow_for(base, settings)
     if not required and not saved and not (settings.get("client_id") and settings.get("client_secret")):
         return None
     client = ClientCredentials.from_settings(settings.get("client_id"), settings.get("client_secret"), flow=flow,

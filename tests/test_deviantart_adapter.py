@@ -5,6 +5,7 @@ simulated server's own records."""
 
 from __future__ import annotations
 
+import socket
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -264,13 +265,15 @@ def test_login_through_the_browser_keeps_the_client_and_tokens_privately_and_log
 
     browser = AllowingBrowser()
     said: list[str] = []
-    adapter = DeviantArtAdapter(None, {"token_store": "file", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+    port = free_port()  # the fixed port of the registered redirect address (8913 unless set)
+    adapter = DeviantArtAdapter(None, {"token_store": "file", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+                                       "redirect_port": port},
                                 clock=clock, io=LoginIO(say=said.append, open_browser=browser.open, wait_seconds=10))
     line = adapter.login()
     for thread in browser.threads:
         thread.join()
     asked = browser.opened[0]
-    assert asked["redirect_uri"].startswith("http://127.0.0.1:") and asked["code_challenge_method"] == "S256"
+    assert asked["redirect_uri"] == f"http://127.0.0.1:{port}/callback" and asked["code_challenge_method"] == "S256"
     assert set(asked["scope"].split()) == {"user", "browse", "stash", "publish", "gallery"}
     assert f"as {USERNAME}" in line and "NoAI" in line and "Studio" in line
     saved = SecretStore("deviantart", mode="file").load(BASE)
@@ -281,3 +284,23 @@ def test_login_through_the_browser_keeps_the_client_and_tokens_privately_and_log
     assert oct(stored.stat().st_mode & 0o777) == "0o600"
     assert adapter.logout() == ["Logged out of DeviantArt."]
     assert saved["refresh_token"] in sim.revoked and not stored.exists()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_registered_redirect_port_is_8913_and_a_busy_one_is_named(sim, clock):
+    assert DeviantArtAdapter(None, {}).setting("redirect_port") == 8913
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        adapter = DeviantArtAdapter(None, {"token_store": "file", "client_id": CLIENT_ID,
+                                           "client_secret": CLIENT_SECRET, "redirect_port": port}, clock=clock,
+                                    io=LoginIO(say=lambda text: None, open_browser=lambda url: True, wait_seconds=1))
+        with pytest.raises(PindahError) as taken:
+            adapter.login()
+    assert f"port {port}" in taken.value.one_line() and f"127.0.0.1:{port}/callback" in taken.value.one_line()

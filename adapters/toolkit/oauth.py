@@ -29,7 +29,6 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import click
-
 from pindah.adapters.contract import PindahError
 
 LOOPBACK_WAIT = 300.0
@@ -60,7 +59,7 @@ def pkce_pair() -> tuple[str, str]:
 class LoopbackReceiver:
     """A one-shot web server on 127.0.0.1 that catches the browser's redirect with the code."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:  # 0: any free port
         receiver = self
         self.result: dict[str, str] | None = None
 
@@ -84,7 +83,7 @@ class LoopbackReceiver:
             def log_message(self, *args: Any) -> None:  # the query holds the code: never logged
                 pass
 
-        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.server = http.server.HTTPServer(("127.0.0.1", port), Handler)
         self.server.timeout = 0.5
         self.redirect_uri = f"http://127.0.0.1:{self.server.server_address[1]}/callback"
 
@@ -109,6 +108,7 @@ class OAuthSteps(Generic[T]):
     exchange: Callable[[Any, str, str, str], T]  # (client, redirect_uri, code, verifier) -> login
     oob_redirect: str | None = OOB  # None: the server has no out-of-band redirect
     retry_hint: str = "run `pindah login` again"
+    redirect_port: int = 0  # a fixed port, for servers that match a registered redirect address exactly
 
 
 def browser_login(steps: OAuthSteps[T], io: LoginIO, *, browser: bool = True) -> T:
@@ -116,7 +116,7 @@ def browser_login(steps: OAuthSteps[T], io: LoginIO, *, browser: bool = True) ->
     receiver = None
     if browser:
         try:
-            receiver = LoopbackReceiver()
+            receiver = LoopbackReceiver(steps.redirect_port)
         except OSError:
             receiver = None  # no local port: the pasted code still works
     try:

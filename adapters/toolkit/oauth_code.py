@@ -30,6 +30,7 @@ Why these rules:
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -58,6 +59,9 @@ class CodeFlow:
     pkce: bool = True  # send an S256 challenge (required by OAuth 2.1 clients; harmless elsewhere)
     scope_separator: str = " "
     authorize_extra: Mapping[str, str] = field(default_factory=dict)
+    # A fixed loopback port, for providers that match the registered redirect address exactly
+    # (`http://127.0.0.1:<port>/callback`); 0: any free port.
+    redirect_port: int = 0
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,9 @@ class CodeGrant:
                            lambda _client, redirect, challenge, state: self.authorize_address(redirect, challenge,
                                                                                              state),
                            lambda _client, redirect, code, verifier: self.exchange(code, redirect, verifier),
-                           oob_redirect=None, retry_hint=self.flow.login_hint)
+                           oob_redirect=None, retry_hint=self.flow.login_hint, redirect_port=self.flow.redirect_port)
+        if browser and self.flow.redirect_port:
+            _check_port_free(self.flow.redirect_port, self.flow.service)
         return browser_login(steps, io, browser=browser)
 
     # -- the token endpoint ---------------------------------------------------------------------
@@ -273,6 +279,18 @@ class TokenKeeper:
             fresh = self.grant.refresh(other)  # ... and theirs is about to expire too
         self.save(fresh)  # before any use: the old refresh token may be spent now
         return fresh
+
+
+def _check_port_free(port: int, service: str) -> None:
+    """The registered redirect address needs this very port: say so when it is taken."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        probe.bind(("127.0.0.1", port))
+    except OSError:
+        raise PindahError(f"port {port} on this computer is in use, and {service} sends the login back to "
+                          f"http://127.0.0.1:{port}/callback", "close what uses it and log in again") from None
+    finally:
+        probe.close()
 
 
 _RECORD_KEYS = frozenset({"access_token", "refresh_token", "expires_at", "scope", "client_id", "client_secret"})

@@ -47,13 +47,14 @@ class AllowingBrowser:
         return True
 
 
-def log_in(api_url: str, state: Path) -> str:
-    """`pindah login deviantart` as the artist would, with the client id and secret they registered."""
+def log_in(api_url: str, state: Path, redirect_port: int = 0) -> str:
+    """`pindah login deviantart` as the artist would, with the client id and secret they registered
+    (any free loopback port unless `redirect_port` is given: tests run side by side)."""
     browser = AllowingBrowser()
     said: list[str] = []
     with environment(PINDAH_STATE_DIR=str(state)):
         adapter = DeviantArtAdapter(None, {"api": api_url, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-                                           "token_store": "file"},
+                                           "token_store": "file", "redirect_port": redirect_port},
                                     io=LoginIO(say=said.append, open_browser=browser.open, wait_seconds=10))
         line = adapter.login()
     for thread in browser.threads:
