@@ -29,6 +29,7 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import click
+
 from pindah.adapters.contract import PindahError
 
 LOOPBACK_WAIT = 300.0
