@@ -3,6 +3,7 @@ one-process pipeline would: same files, same reasons, same cache, bounded, robus
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 from pathlib import Path
@@ -10,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from bench.synthetic import painting_jpeg
-from pindah.migrator.media import process_media
-from pindah.migrator.model import Media
+from pindah.migrator.exportfs import ExportTree
+from pindah.migrator.media import ImageJob, begin, finish, process_media, render_job
+from pindah.migrator.model import Media, MediaType
 from pindah.migrator.prefetch import Prefetcher
 from pindah.migrator.rights import load_rights
 from pindah.migrator.stamp import PASSED, Stamp
@@ -74,6 +76,48 @@ def test_a_worker_that_dies_costs_only_speed(tmp_path: Path) -> None:
     assert all(r.prepared is not None for r in results)
     alone = [STAMP.prepare(m, BLUESKY, tmp_path / "alone") for m in medias]
     assert [r.prepared.sha256 for r in results] == [r.prepared.sha256 for r in alone]  # type: ignore[union-attr]
+
+
+def folder_export(root: Path, count: int) -> tuple[ExportTree, list[Media]]:
+    for i in range(count):
+        (root / "media").mkdir(parents=True, exist_ok=True)
+        (root / "media" / f"{i}.jpg").write_bytes(painting_jpeg(i, (2400, 1800)))
+    tree = ExportTree.from_paths([root])
+    return tree, [Media(f"media/{i}.jpg", tree) for i in range(count)]
+
+
+def test_a_folder_exports_files_reach_the_workers_by_path_and_come_back_the_same(tmp_path: Path) -> None:
+    tree, medias = folder_export(tmp_path / "export", 3)
+    with tree, Prefetcher(STAMP, BLUESKY, tmp_path / "pool", workers=2, min_bytes=0) as prefetcher:
+        prefetcher.schedule(medias)
+        jobs = [job for _, job, _ in prefetcher._held.values()]
+        assert all(isinstance(job, ImageJob) and job.data is None and job.source is not None for job in jobs)
+        pooled = [prefetcher.prepare(m) for m in medias]
+        assert prefetcher.rendered_in_pool == 3
+        alone = [STAMP.prepare(Media(m.path, tree), BLUESKY, tmp_path / "alone") for m in medias]
+    assert [r.prepared.sha256 for r in pooled] == [r.prepared.sha256 for r in alone]  # type: ignore[union-attr]
+    assert [(r.actions, r.reencoded) for r in pooled] == [(r.actions, r.reencoded) for r in alone]
+
+
+def test_a_file_changed_after_it_was_hashed_is_neither_sent_nor_cached_under_the_old_hash(tmp_path: Path) -> None:
+    tree, (media,) = folder_export(tmp_path / "export", 1)
+    with tree:
+        job = begin(media, BLUESKY, tmp_path / "cache", extras=STAMP.extras, read=False)
+        assert isinstance(job, ImageJob) and job.source is not None
+        job.source.write_bytes(painting_jpeg(99, (2400, 1800)))  # the artist edits it meanwhile
+        result = finish(job, render_job(job))
+        assert result.prepared is None and result.skipped is not None and "changed" in result.skipped
+        fresh = process_media(Media(media.path, tree), BLUESKY, tmp_path / "cache", extras=STAMP.extras)
+    assert fresh.prepared is not None and not fresh.from_cache  # the new picture, prepared afresh
+
+
+def test_the_one_process_pipeline_reads_a_file_once(tmp_path: Path) -> None:
+    tree = MemoryTree({"a.jpg": painting_jpeg(1, (2400, 1800))})
+    media = Media("a.jpg", tree)
+    assert media.type is MediaType.IMAGE  # sniffed from its head, as planning does
+    tree.opened = 0
+    assert process_media(media, BLUESKY, tmp_path).prepared is not None
+    assert tree.opened == 1 and media.sha256() == hashlib.sha256(tree.files["a.jpg"]).hexdigest()
 
 
 def test_small_files_and_cached_runs_start_no_pool(tmp_path: Path) -> None:
