@@ -17,7 +17,7 @@ from PIL import Image
 
 from pindah.adapters.contract import PindahError, PostFailed, PostRequest, PreparedMedia, RunStopped, TransientError
 from pindah.adapters.tumblr import TumblrAdapter, blog_identifier
-from pindah.adapters.tumblr_npf import key_tag, tags_for
+from pindah.adapters.tumblr_npf import content_blocks, key_tag, tags_for
 from tests.tumblr_sim import BLOG, TOKEN, Limits, TumblrHttp
 
 TAKEN = datetime(2019, 3, 2, 9, 15, tzinfo=UTC)
@@ -215,3 +215,9 @@ def test_tags_follow_tumblrs_rules_and_the_key_tag_always_fits():
     assert len(tags) == 30 and tags[-1] == key_tag("p#0") and tags[0] == "tag0"
     assert tags_for("#Ink #ink #日本 #" + "x" * 200, None) == ["Ink", "日本", "x" * 140]
     assert key_tag("p#0") == key_tag("p#0") != key_tag("p#1")
+
+
+def test_a_line_longer_than_a_text_block_holds_is_cut_into_blocks_of_4096_code_points():
+    line = "🎨" * 5000  # one code point each: 5,000 of them
+    blocks = content_blocks(line, [])
+    assert [len(b["text"]) for b in blocks] == [4096, 904] and "".join(b["text"] for b in blocks) == line
