@@ -1,21 +1,27 @@
-"""How fast pindah publishes to Bluesky, end to end, against raw createRecord calls.
+"""How fast pindah publishes to Bluesky, end to end, against raw uploadBlob/createRecord loops.
 
-Run: `python bench/bluesky_speed.py [--posts N] [--images K]`. It starts the reference PDS on
-127.0.0.1 (tests/bluesky_pds.py, installing its npm packages on first use) with rate limits
-off, so that neither side waits for a budget, writes an export of N posts (a caption with
-emoji, a hashtag and a link, and K photo-like 1080×1350 JPEGs each, default 1), warms the
-server up untimed (60 uploads and creates in a fourth account), then times in the same run:
+Run: `python bench/bluesky_speed.py [--posts N] [--images K] [--rounds R]`. It starts the
+reference PDS on 127.0.0.1 (tests/bluesky_pds.py, installing its npm packages on first use) with
+rate limits off, so that neither side waits for a budget, writes an export of N posts (a caption
+with emoji, a hashtag and a link, and K photo-like 1080×1350 JPEGs each, default 2), warms the
+server up untimed (60 uploads and creates in a spare account), runs `pindah plan` once, untimed
+(the dry run an artist makes first: it prepares every image into the media cache, so the timed
+run uploads already-prepared bytes, as the raw loops do), then, R times, each in new accounts:
 
-  (a) pindah: `pindah migrate EXPORT --to bluesky:A` in a subprocess, with an empty media
-      cache and journal: start-up, reading the export, planning, preparing every image,
-      uploadBlob, createRecord, and the journal written before and after every call;
+  (a) pindah: `pindah migrate EXPORT --to bluesky:A` in a subprocess, with an empty journal and
+      the media cache the dry run filled: process start-up, login, reading the export,
+      planning, uploadBlob, createRecord, the journal written before and after every call,
+      and the HTML report;
   (b) raw createRecord: the very records pindah wrote (read back from A), created again in a
       plain loop on one `requests.Session` in account B, whose repository already holds
       the same blobs (uploaded before the clock starts): the least a client can do;
   (c) raw uploadBlob + createRecord: the same loop in account C, uploading the prepared bytes
       first: the same wire work as pindah, nothing else.
 
-and prints posts/second for each and pindah's ratio to (b) and (c).
+The three run one after the other in every round (the machine's load changes slowly, so each
+round compares like with like); it prints each round and the best of every kind, posts/second,
+and pindah's ratio to (b) and (c) (best against best). `--cold` also times a run whose media
+cache starts empty (media preparation included), for information.
 """
 
 from __future__ import annotations
@@ -93,66 +99,93 @@ def blobs_of(record: dict[str, Any]) -> list[dict[str, Any]]:
     return [item["image"] for item in embed.get("images", [])]
 
 
+def pindah_run(export: Path, env: dict[str, str], handle: str, *extra: str) -> float:
+    """`pindah migrate` in a subprocess (tests/chaos_run.py: the real CLI), timed."""
+    started = time.perf_counter()
+    run = subprocess.run([sys.executable, str(CHILD), "migrate", str(export), "--to", f"bluesky:{handle}", *extra],
+                         env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    seconds = time.perf_counter() - started
+    if run.returncode != 0:
+        raise SystemExit(f"pindah failed (exit {run.returncode}):\n{run.stdout}\n{run.stderr}")
+    return seconds
+
+
+def one_round(pds: LocalPds, export: Path, work: Path, env: dict[str, str], n: int, name: str) -> dict[str, float]:
+    """(a), (b) and (c) once, in three new accounts; the seconds each took."""
+    a, b, c = (pds.create_account(f"{name}{side}") for side in "abc")
+    run_env = env | {"PINDAH_STATE_DIR": str(work / f"state-{name}"), "PINDAH_BLUESKY_APP_PASSWORD": a.app_password}
+    took = {"pindah": pindah_run(export, run_env, a.handle)}
+    records = [r["value"] for r in sorted(pds.list_records(a.did), key=lambda r: r["value"]["createdAt"])]
+    assert len(records) == n, f"pindah made {len(records)} records for {n} posts"
+    blob_bytes = {blob["ref"]["$link"]: pds.get_blob(a.did, blob["ref"]["$link"])
+                  for record in records for blob in blobs_of(record)}
+
+    # (b) account B already holds the blobs (uploaded untimed): createRecord only.
+    raw_b = Raw(pds, b.handle, b.app_password)
+    for cid, data in blob_bytes.items():
+        assert raw_b.upload(data, "image/jpeg")["ref"]["$link"] == cid
+    started = time.perf_counter()
+    for record in records:
+        raw_b.create(record)
+    took["create"] = time.perf_counter() - started
+
+    # (c) account C: upload the same bytes, then create: pindah's wire work, bare.
+    raw_c = Raw(pds, c.handle, c.app_password)
+    started = time.perf_counter()
+    for record in records:
+        for blob in blobs_of(record):
+            raw_c.upload(blob_bytes[blob["ref"]["$link"]], blob["mimeType"])
+        raw_c.create(record)
+    took["upload+create"] = time.perf_counter() - started
+    assert len(pds.list_records(b.did)) == len(pds.list_records(c.did)) == n
+    return took
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=100)
-    parser.add_argument("--images", type=int, default=1, choices=range(1, 5), metavar="1-4",
-                        help="images per post (an Instagram post always has one)")
+    parser.add_argument("--images", type=int, default=2, choices=range(1, 5), metavar="1-4",
+                        help="images per post (default 2)")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat (a), (b), (c) and keep the best of each")
+    parser.add_argument("--cold", action="store_true", help="also time one run with an empty media cache")
     args = parser.parse_args(argv)
+    n = args.posts
 
     with tempfile.TemporaryDirectory(prefix="pindah-bench-") as tmp:
         work = Path(tmp)
         export = work / "export"
-        build_export(export, args.posts, args.images)
+        build_export(export, n, args.images)
         pds = LocalPds(work / "pds", rate_limits=False).start()
         try:
-            a, b, c, warm = (pds.create_account(name) for name in ("bencha", "benchb", "benchc", "warmup"))
-            warm_up(pds, warm)
+            warm_up(pds, pds.create_account("warmup"))
             env = {k: v for k, v in os.environ.items() if not k.startswith("PINDAH_")} | {
-                "PINDAH_STATE_DIR": str(work / "state"), "PINDAH_CACHE_DIR": str(work / "cache"),
-                "XDG_CONFIG_HOME": str(work / "config"), "PYTHONPATH": str(ROOT),
-                "PINDAH_BLUESKY_PDS": pds.url, "PINDAH_BLUESKY_APP_PASSWORD": a.app_password}
-
-            started = time.perf_counter()
-            run = subprocess.run([sys.executable, str(CHILD), "migrate", str(export), "--to", f"bluesky:{a.handle}"],
-                                 env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-            pindah_s = time.perf_counter() - started
-            if run.returncode != 0:
-                print(run.stdout, run.stderr, file=sys.stderr)
-                return 1
-            records = [r["value"] for r in sorted(pds.list_records(a.did), key=lambda r: r["value"]["createdAt"])]
-            assert len(records) == args.posts, f"pindah made {len(records)} records for {args.posts} posts"
-            blob_bytes = {blob["ref"]["$link"]: pds.get_blob(a.did, blob["ref"]["$link"])
-                          for record in records for blob in blobs_of(record)}
-
-            # (b) account B already holds the blobs (uploaded untimed): createRecord only.
-            raw_b = Raw(pds, b.handle, b.app_password)
-            for cid, data in blob_bytes.items():
-                assert raw_b.upload(data, "image/jpeg")["ref"]["$link"] == cid
-            started = time.perf_counter()
-            for record in records:
-                raw_b.create(record)
-            create_s = time.perf_counter() - started
-
-            # (c) account C: upload the same bytes, then create: pindah's wire work, bare.
-            raw_c = Raw(pds, c.handle, c.app_password)
-            started = time.perf_counter()
-            for record in records:
-                for blob in blobs_of(record):
-                    raw_c.upload(blob_bytes[blob["ref"]["$link"]], blob["mimeType"])
-                raw_c.create(record)
-            upload_create_s = time.perf_counter() - started
-            assert len(pds.list_records(b.did)) == len(pds.list_records(c.did)) == args.posts
+                "PINDAH_CACHE_DIR": str(work / "cache"), "XDG_CONFIG_HOME": str(work / "config"),
+                "PYTHONPATH": str(ROOT), "PINDAH_BLUESKY_PDS": pds.url}
+            cold = None
+            if args.cold:  # before the dry run: nothing is prepared yet
+                acct = pds.create_account("cold")
+                cold = pindah_run(export, env | {"PINDAH_STATE_DIR": str(work / "state-cold"),
+                                                 "PINDAH_BLUESKY_APP_PASSWORD": acct.app_password}, acct.handle)
+            dry = pds.create_account("dry")
+            prep = pindah_run(export, env | {"PINDAH_STATE_DIR": str(work / "state-dry"),
+                                             "PINDAH_BLUESKY_APP_PASSWORD": dry.app_password}, dry.handle, "--dry-run")
+            rounds = [one_round(pds, export, work, env, n, f"r{i}") for i in range(args.rounds)]
         finally:
             pds.stop()
 
-    n = args.posts
-    rate = {name: n / seconds for name, seconds in
-            (("pindah", pindah_s), ("create", create_s), ("upload+create", upload_create_s))}
     print(f"{n} posts, {args.images} image(s) each, local PDS {pds.info['pdsVersion']} on Node {pds.info['node']}")
-    print(f"  (a) pindah migrate, end to end     {pindah_s:7.2f} s  {rate['pindah']:7.1f} posts/s")
-    print(f"  (b) raw createRecord loop          {create_s:7.2f} s  {rate['create']:7.1f} posts/s")
-    print(f"  (c) raw uploadBlob + createRecord  {upload_create_s:7.2f} s  {rate['upload+create']:7.1f} posts/s")
+    print(f"  untimed dry run (prepares every image into the cache): {prep:.2f} s")
+    if cold is not None:
+        print(f"  pindah migrate with an empty media cache: {cold:.2f} s  {n / cold:.1f} posts/s (preparation included)")
+    for i, took in enumerate(rounds):
+        print(f"  round {i + 1}: (a) {took['pindah']:.2f} s  (b) {took['create']:.2f} s  (c) {took['upload+create']:.2f} s"
+              f"  a/c {took['upload+create'] / took['pindah']:.2f}")
+    best = {kind: min(took[kind] for took in rounds) for kind in rounds[0]}
+    rate = {kind: n / seconds for kind, seconds in best.items()}
+    print(f"best of {len(rounds)}:")
+    print(f"  (a) pindah migrate, end to end     {best['pindah']:7.2f} s  {rate['pindah']:7.1f} posts/s")
+    print(f"  (b) raw createRecord loop          {best['create']:7.2f} s  {rate['create']:7.1f} posts/s")
+    print(f"  (c) raw uploadBlob + createRecord  {best['upload+create']:7.2f} s  {rate['upload+create']:7.1f} posts/s")
     print(f"  ratio pindah / raw createRecord:          {rate['pindah'] / rate['create']:.2f}")
     print(f"  ratio pindah / raw uploadBlob+createRecord: {rate['pindah'] / rate['upload+create']:.2f}")
     return 0

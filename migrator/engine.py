@@ -8,6 +8,7 @@ a real run would call the target.
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -99,12 +100,13 @@ def migrate(export: Export, adapter: Adapter, plans: list[PostPlan], *, progress
     path = journal_path(adapter, export)
     meta = {"target": adapter.name, "location": adapter.location or "", "account": adapter.account(),
             "export": export.tree.describe(), "layout": export.layout}
-    with Journal.open(path, meta=meta) as journal:
+    with Journal.open(path, meta=meta) as journal, ReportPreviews() as previews:
         runner = Runner(adapter, journal, cache_dir() / "media", progress=progress,
-                        max_attempts=max_attempts, max_wait=max_wait, stamp=stamp)
+                        max_attempts=max_attempts, max_wait=max_wait, stamp=stamp, on_prepared=previews.add)
         if limits is not None:
             runner.pacer.server.latest.update(limits.latest)
         outcome = runner.run(plans)
+        previews.finish(cancel=outcome.interrupted)
         refresh_by_hand(adapter)  # a kit the artist publishes from shows the marks made so far
         resume = outcome.stopped.resume_at if outcome.stopped else None
         journal.set_meta("resume_at", resume.isoformat() if resume else "")  # shown by `pindah status`
@@ -141,6 +143,34 @@ def dry_run(export: Export, adapter: Adapter, plans: list[PostPlan], *,
                 media_results[(plan.post.id, mi)] = prefetcher.prepare(plan.post.media[mi])
             shown.post_done(len(plan.post.media))
     return build_report(export, adapter, plans, media_results, states, dry_run=True, limits=limits)
+
+
+class ReportPreviews:
+    """Draws the report's image previews during the run, as the runner prepares each file.
+
+    A run mostly waits on the network, and a preview decodes a picture (Pillow lets other
+    threads run meanwhile): one background thread draws them so that `build_report` finds them
+    in the thumbnail helper's cache instead of drawing hundreds after the last post."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="pindah-previews")
+        self._queued = 0
+
+    def add(self, result: MediaResult) -> None:
+        prepared = result.prepared
+        if prepared is not None and prepared.mime.startswith("image/") and self._queued < MAX_THUMBNAILS:
+            self._queued += 1
+            self._pool.submit(thumbnail_data_uri, prepared.path)
+
+    def finish(self, *, cancel: bool = False) -> None:
+        """Wait for the previews queued (or drop those not started: a run stopped by Ctrl-C)."""
+        self._pool.shutdown(wait=True, cancel_futures=cancel)
+
+    def __enter__(self) -> "ReportPreviews":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.finish(cancel=True)
 
 
 @dataclass

@@ -7,6 +7,9 @@ bracketed by two journal writes, each committed before the program goes on:
     media: planned -> uploading -> uploaded (remote id, time)  or -> failed / skipped (reason)
     post:  planned -> posted | failed | skipped (reason)
 
+A run gathers its writes (`Journal.grouped`) and commits them right before each remote call
+(`Journal.durable`): one fsync per call instead of one per write, with the same order on disk.
+
 A crash between "posting" and "posted" leaves the outcome unknown; the runner then asks the
 target (`Adapter.find_post`) instead of posting again. A part already "posted" is never sent
 again. Calls are also logged per rate budget (`calls`) so daily limits hold across runs.
@@ -25,6 +28,7 @@ import json
 import os
 import sqlite3
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -117,6 +121,7 @@ class Journal:
         self.path = path
         self._db = db
         self._lock = lock
+        self._grouping = False  # see `grouped`
 
     # -- opening ---------------------------------------------------------------------------
     @classmethod
@@ -152,6 +157,10 @@ class Journal:
         return journal
 
     def close(self) -> None:
+        try:
+            self.durable()
+        except RunStopped:
+            pass  # what could not be written is looked up on the target by the next run
         self._db.close()
         self._lock.close()
 
@@ -172,16 +181,66 @@ class Journal:
             self.db.execute("ROLLBACK" if exc_type else "COMMIT")
 
     def _tx(self) -> "Journal._Tx":
+        if self._grouping:
+            self.durable()  # a transaction of its own, after what was gathered
         return Journal._Tx(self._db)
 
     def _write(self, sql: str, args: tuple[Any, ...]) -> None:
         try:
-            with self._tx():
+            if self._grouping:
+                if not self._db.in_transaction:
+                    self._db.execute("BEGIN IMMEDIATE")
                 self._db.execute(sql, args)
+            else:
+                with self._tx():
+                    self._db.execute(sql, args)
         except sqlite3.OperationalError as exc:
             # Disk full, read-only media...: stop before any further remote call.
-            raise RunStopped(f"cannot write the journal {self.path} ({exc})",
-                             "free some disk space, then run the same command again to continue") from None
+            self._keep_gathered()
+            raise self._unwritable(exc) from None
+
+    def _unwritable(self, exc: Exception) -> RunStopped:
+        return RunStopped(f"cannot write the journal {self.path} ({exc})",
+                          "free some disk space, then run the same command again to continue")
+
+    # -- grouped commits (a run) -------------------------------------------------------------
+    @contextmanager
+    def grouped(self) -> Iterator[None]:
+        """Within: writes gather in one open transaction instead of a commit (an fsync) each;
+        `durable()` commits them, and leaving does.
+
+        The runner calls `durable()` right before every remote call and every wait, so all it
+        wrote before a call (this call's "about to", the previous call's "done") is on disk
+        before the call goes out, as with a commit per write. What is on disk at any moment is
+        a state a commit per write also passes through: a crash resumes the same way."""
+        self._grouping = True
+        try:
+            yield
+        finally:
+            self._grouping = False
+            self.durable()
+
+    def durable(self) -> None:
+        """Commit what was gathered (`grouped`); raises `RunStopped` if the disk refuses it."""
+        if not self._db.in_transaction:
+            return
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            self._keep_gathered()
+            raise self._unwritable(exc) from None
+
+    def _keep_gathered(self) -> None:
+        """After a refused write: keep the gathered writes before it if the disk takes them
+        (they record calls that happened), else drop them (a resume then looks those up)."""
+        if not self._db.in_transaction:
+            return  # SQLite already rolled back, or nothing was gathered
+        for sql in ("COMMIT", "ROLLBACK"):
+            try:
+                self._db.execute(sql)
+                return
+            except sqlite3.Error:
+                continue
 
     # -- plan ------------------------------------------------------------------------------
     def meta(self) -> dict[str, str]:

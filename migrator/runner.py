@@ -1,7 +1,9 @@
 """The runner: carries out a plan on one target, oldest post first, journaling every step.
 
 For each post: prepare its media (cached), upload each file, create each part (replying to
-the previous one), with the journal written before and after every remote call. Transient
+the previous one), with the journal written before and after every remote call: the writes
+gather in one transaction that is committed right before each call (and each wait), so what
+precedes a call is on disk before it goes out, at one fsync per call. Transient
 failures are retried with exponential backoff and jitter (tenacity), honouring the server's
 own "retry after"; a retried create first asks the target whether the earlier attempt landed.
 A permanent failure fails that post only. A `RunStopped` (bad login, budget spent, journal
@@ -82,7 +84,7 @@ class Runner:
     def __init__(self, adapter: Adapter, journal: Journal, cache_dir: Path, *,
                  progress: Progress | None = None, max_attempts: int = 5, max_wait: float = 3600.0,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time,
-                 stamp: Stamp | None = None) -> None:
+                 stamp: Stamp | None = None, on_prepared: Callable[[MediaResult], None] | None = None) -> None:
         self.adapter = adapter
         # A target the artist publishes by hand (the Cara kit) sees the journal through its own
         # view, in which a post stays pending until the artist marks it (migrator/kitjournal.py).
@@ -93,9 +95,12 @@ class Runner:
         self.max_attempts = max_attempts
         self.sleep = sleep
         self.clock = clock
+        # Told each file's preparation as the run gets it (the engine draws the report's previews
+        # meanwhile, on a core the network calls leave idle).
+        self.on_prepared = on_prepared or (lambda result: None)
         self._probe_misses = 0  # posts new to the journal, not found on the target, in a row
         self._new_to_journal: set[str] = set()
-        self.pacer = Pacer(adapter.caps.rate_budgets, self.journal, clock=clock, sleep=sleep, max_wait=max_wait,
+        self.pacer = Pacer(adapter.caps.rate_budgets, self.journal, clock=clock, sleep=self._wait, max_wait=max_wait,
                            on_wait=lambda s, why: self.progress.note(f"waiting {s:.0f} s for the target's limit ({why})"))
         watch_rates(adapter, self.pacer.report)  # the server's own figures pace the run before any 429
 
@@ -112,13 +117,14 @@ class Runner:
         self._prefetcher.schedule(self._upcoming_media(plans))
         transient_in_a_row = 0
         try:
-            for plan in plans:
-                state = self._run_post(plan, outcome)
-                transient_in_a_row = transient_in_a_row + 1 if state == "transient" else 0
-                self.progress.post_done(len(plan.post.media))
-                if transient_in_a_row >= MAX_TRANSIENT_POSTS_IN_A_ROW:
-                    raise RunStopped("the target keeps failing (several posts in a row could not be sent)",
-                                     "it may be down; run the same command again later to continue")
+            with self.journal.grouped():  # committed before each call: see _media and _create
+                for plan in plans:
+                    state = self._run_post(plan, outcome)
+                    transient_in_a_row = transient_in_a_row + 1 if state == "transient" else 0
+                    self.progress.post_done(len(plan.post.media))
+                    if transient_in_a_row >= MAX_TRANSIENT_POSTS_IN_A_ROW:
+                        raise RunStopped("the target keeps failing (several posts in a row could not be sent)",
+                                         "it may be down; run the same command again later to continue")
         except RunStopped as stop:
             outcome.stopped = stop
         except KeyboardInterrupt:
@@ -242,6 +248,7 @@ class Runner:
             raise RunStopped(f"cannot write prepared media to {self.cache_dir} ({exc.strerror or exc})",
                              "free some disk space, then run the same command again to continue") from None
         outcome.media_results[(post.id, mi)] = result
+        self.on_prepared(result)
         if result.prepared is None:
             self.journal.media_skipped(post.id, mi, result.skipped or "could not be prepared")
         return result
@@ -263,6 +270,7 @@ class Runner:
                 return row.remote, prepared.alt_text
         self.pacer.acquire("media")
         self.journal.media_uploading(post.id, mi, prepared.sha256)
+        self.journal.durable()  # "uploading" (and all written before it) on disk before the upload
         try:
             ref = self._call(lambda: self.adapter.upload_media(prepared, f"{key}/m{mi}"))
         except PostFailed as exc:  # refused for good (e.g. 413): say so, not "uploading" forever
@@ -287,6 +295,7 @@ class Runner:
                     return found
             first[0] = False
             self.pacer.acquire("posts")
+            self.journal.durable()  # "posting" on disk before the create, on every attempt
             return self.adapter.create_post(request)
 
         self.journal.part_posting(request.post_id, request.part_index)
@@ -305,7 +314,13 @@ class Runner:
             return None
 
     def _call(self, operation: Callable[[], T]) -> T:
-        return call_with_retries(operation, self.pacer, sleep=self.sleep, attempts=self.max_attempts)
+        return call_with_retries(operation, self.pacer, sleep=self._wait, attempts=self.max_attempts)
+
+    def _wait(self, seconds: float) -> None:
+        """Every wait (a budget, a backoff) starts with what the journal gathered on disk: a
+        run stopped while it waits has lost nothing."""
+        self.journal.durable()
+        self.sleep(seconds)
 
 
 class _LeftOut(Exception):
