@@ -5,11 +5,12 @@ and every boundary between two of them is a grapheme boundary. Each whitespace r
 quality (a space, a sentence end, a line break, a paragraph break).
 
 Why this module is shaped for speed: planning re-runs after every selection in the browser
-app and must handle 20,000 posts in well under two seconds. Almost every code point weighs one
-unit, so weights start as plain lengths (computed in C: `regex.split`, `map(len)`,
-`accumulate`), and only the few pieces that hold a character that counts differently (a
-joiner, a non-ASCII byte, a link's colon) are measured one by one with `textcount`. Break
-qualities of whitespace runs repeat ("\\n\\n", " ") and are cached.
+app and must handle 20,000 posts in well under two seconds. A text is split once at its
+whitespace runs (the stdlib, in C), and everything else is looked up per distinct word or run:
+captions repeat their words, hashtags, emoji and spaces, so each is weighed with `textcount`
+(grapheme segmentation is slow), and checked for a sentence end or for a mark that would glue it
+to a space, once ever (bounded tables). The lists are then built with `map`, slices and
+`accumulate`, never a Python loop over every word.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ import bisect
 import functools
 import re
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, compress
+from typing import Callable
 
 import regex
 
 from pindah.adapters.contract import TextCounting
 
-from .textcount import GRAPHEME, JOINER, Measure, raw_length, text_length
+from .textcount import GRAPHEME, Measure, raw_length, text_length
 
 # Whitespace a text may be broken at. No-break spaces (French « », figures) are glue, not gaps.
 _NO_BREAK = "\u00a0\u2007\u202f"
@@ -35,27 +37,21 @@ _SPLIT = re.compile(f"({_BREAKING_SPACE_SPELLED}+)")
 # The only places where whitespace and the next or previous character form one grapheme: a
 # combining mark (or ZWJ) right after a space, or a Prepend character right before one. When a
 # text has none (nearly always), splitting at whitespace runs is splitting at grapheme boundaries.
+# `_glued` finds them from the words' facts; this pattern is what it must agree with (tested).
 _GLUE = regex.compile(
     rf"[^\S{_NO_BREAK}][\p{{GCB=Extend}}\p{{GCB=ZWJ}}\p{{GCB=SpacingMark}}]|\p{{GCB=Prepend}}[^\S{_NO_BREAK}]"
 )
-# Glue needs whitespace beside a non-ASCII character: the stdlib finds those places quickly
-# (str.isspace covers every Unicode space), and `_GLUE` then looks only there.
-_AFTER_SPACE = re.compile(r"(?<=\s)[^\x00-\x7f]")  # zero-width sides: neighbours may overlap
-_BEFORE_SPACE = re.compile(r"[^\x00-\x7f](?=\s)")
 _MARK = regex.compile(r"[\p{GCB=Extend}\p{GCB=ZWJ}\p{GCB=SpacingMark}]")
 _PREPEND = regex.compile(r"\p{GCB=Prepend}")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
-_CR, _CR_OR_COLON = re.compile("\r"), re.compile("[\r:]")
 _ALL_SPACE = regex.compile(rf"[^\S{_NO_BREAK}]+")
 _NEWLINE = regex.compile(r"\r\n|[\n\r\x0b\x0c\x85\u2028\u2029]")
-# A word ending a sentence, seen from the whitespace run after it (the run starts at the end
-# of the match).
-_SENTENCE_END = regex.compile(rf"[.!?…。！？‼⁉][\"'”’»)\]」』]*(?=[^\S{_NO_BREAK}])")
+# A word ending a sentence: the whitespace run after it is a sentence break.
+_SENTENCE_TAIL = re.compile(r"[.!?…。！？‼⁉][\"'”’»)\]」』]*\Z")
 
 # Break qualities of a whitespace run, best last. A word token has quality 0.
 WORD, SPACE, SENTENCE, LINE, PARAGRAPH = range(5)
 
-_RUN_QUALITY: dict[str, int] = {}  # whitespace run -> SPACE / LINE / PARAGRAPH (bounded below)
+_RUN_QUALITY: dict[str, int] = {}  # whitespace run -> SPACE / LINE / PARAGRAPH (see `_looked_up`)
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,9 +81,10 @@ class Tokens:
 @functools.lru_cache(maxsize=16)  # the planner splits one caption again when markers widen
 def tokenize(text: str, counting: TextCounting, url_weight: int | None) -> Tokens:
     """The words and whitespace runs of `text`, weighed the way `text_length` would."""
-    if not _has_glue(text):
-        pieces = _SPLIT.split(text)  # word, space, word, ..., word (first and last may be "")
-    else:
+    pieces = _SPLIT.split(text)  # word, space, word, ..., word (first and last may be "")
+    words = pieces[0::2]
+    facts = _facts(words)
+    if not text.isascii() and _glued(facts):
         pieces = [""]  # the same alternation, built from whole graphemes
         for cluster in GRAPHEME.findall(text):
             is_space = _ALL_SPACE.fullmatch(cluster) is not None
@@ -95,100 +92,94 @@ def tokenize(text: str, counting: TextCounting, url_weight: int | None) -> Token
                 pieces[-1] += cluster
             else:
                 pieces.append(cluster)
-    weights = list(map(len, pieces))
-    offsets = list(accumulate(weights, initial=0))
-    _reweigh(text, pieces, weights, offsets, counting, url_weight)
-    quality = _qualities(text, pieces, offsets)
+        words = pieces[0::2]
+        facts = _facts(words)
+    runs = pieces[1::2]
+    weights = [0] * len(pieces)
+    weights[0::2] = _weigh(words, counting, url_weight)
+    weights[1::2] = _weigh_runs(runs, counting)
+    run_quality = _looked_up(_RUN_QUALITY, runs, _run_quality)
+    # A run right after a word ending in . ! ? (and quotes) ends a sentence, unless it breaks a line.
+    for r in compress(range(len(runs)), map(_ENDS_SENTENCE.__and__, facts)):
+        if run_quality[r] == SPACE:
+            run_quality[r] = SENTENCE
+    quality = [WORD] * len(pieces)
+    quality[1::2] = run_quality
+    offsets = list(accumulate(map(len, pieces), initial=0))
     # Only the first and last pieces can be empty; they are no tokens.
     lo = 1 if pieces[0] == "" else 0
     hi = len(pieces) - (1 if pieces[-1] == "" and len(pieces) > lo else 0)
-    starts, ends = offsets[lo:hi], offsets[lo + 1:hi + 1]
-    weights, quality = weights[lo:hi], quality[lo:hi]
     breaks: dict[int, list[int]] = {SENTENCE: [], LINE: [], PARAGRAPH: []}
-    first_word = lo
-    for k in range(1 - first_word, len(quality), 2):
-        if quality[k] != SPACE:
-            breaks[quality[k]].append(k)
-    return Tokens(starts, ends, weights, quality, list(accumulate(weights, initial=0)), first_word, breaks)
+    for r in compress(range(len(runs)), map(SPACE.__ne__, run_quality)):
+        breaks[run_quality[r]].append(2 * r + 1 - lo)  # piece 2r + 1 is token 2r + 1 - lo
+    weights = weights[lo:hi]
+    return Tokens(offsets[lo:hi], offsets[lo + 1:hi + 1], weights, quality[lo:hi],
+                  list(accumulate(weights, initial=0)), lo, breaks)
+
+
+# What a word tells about the whitespace beside it, worked out once per distinct word (bits):
+# it ends a sentence; it starts with a mark (one grapheme with a space before it); it ends
+# with a Prepend character (one grapheme with a space after it).
+_ENDS_SENTENCE, _MARK_FIRST, _PREPEND_LAST = 1, 2, 4
+_GLUING = frozenset(f for f in range(8) if f & (_MARK_FIRST | _PREPEND_LAST))
+_FACTS: dict[str, int] = {}
+_WEIGHTS: dict[tuple[TextCounting, int | None, bool], dict[str, int]] = {}  # per rule, words / runs
+_CACHE_LIMIT = 100_000  # distinct words remembered per table: odd text can be endless
+
+
+def _looked_up(cache: dict[str, int], keys: list[str], compute: Callable[[str], int]) -> list[int]:
+    """`[compute(key) for key in keys]`, computing each distinct key once ever: captions repeat
+    their words, hashtags, emoji and spaces, and a dictionary look-up costs far less than
+    segmenting text into graphemes again."""
+    found = list(map(cache.get, keys))
+    if None in found:
+        missing = set(keys).difference(cache)
+        if len(cache) + len(missing) > _CACHE_LIMIT:
+            cache.clear()
+            missing = set(keys)
+        for key in missing:
+            cache[key] = compute(key)
+        found = list(map(cache.__getitem__, keys))
+    return found  # type: ignore[return-value]
+
+
+def _facts(words: list[str]) -> list[int]:
+    return _looked_up(_FACTS, words, _word_facts)
+
+
+def _word_facts(word: str) -> int:
+    facts = _ENDS_SENTENCE if _SENTENCE_TAIL.search(word) else 0
+    if word and not word.isascii():
+        if _MARK.match(word):
+            facts |= _MARK_FIRST
+        if _PREPEND.match(word[-1]):
+            facts |= _PREPEND_LAST
+    return facts
+
+
+def _glued(facts: list[int]) -> bool:
+    """Whether a whitespace run and a character beside it form one grapheme, from the facts
+    of the words between the runs: a word after a run starts with a mark, or a word before
+    one ends with a Prepend character (exactly what `_GLUE` finds)."""
+    if _GLUING.isdisjoint(facts):
+        return False  # nearly always: no word starts with a mark or ends with Prepend
+    return any(f & _MARK_FIRST for f in facts[1:]) or any(f & _PREPEND_LAST for f in facts[:-1])
 
 
 def _has_glue(text: str) -> bool:
-    if text.isascii():
-        return False
-    # Each distinct character beside a space is looked up once (emoji next to spaces are
-    # common, marks and Prepend characters there are not); `_GLUE` has the last word.
-    if any(map(_glues_after_space, set(_AFTER_SPACE.findall(text)))) or any(
-            map(_glues_before_space, set(_BEFORE_SPACE.findall(text)))):
-        return _GLUE.search(text) is not None
-    return False
+    return not text.isascii() and _glued(_facts(_SPLIT.split(text)[0::2]))
 
 
-@functools.lru_cache(maxsize=4096)
-def _glues_after_space(char: str) -> bool:
-    return _MARK.match(char) is not None
+def _weigh(words: list[str], counting: TextCounting, url_weight: int | None) -> list[int]:
+    """`text_length` of each word (links weighed), remembered per counting rule."""
+    table = _WEIGHTS.setdefault((counting, url_weight, False), {})
+    return _looked_up(table, words, functools.partial(text_length, caps=Measure(counting, url_weight)))
 
 
-@functools.lru_cache(maxsize=4096)
-def _glues_before_space(char: str) -> bool:
-    return _PREPEND.match(char) is not None
-
-
-@functools.lru_cache(maxsize=8)
-def _uneven(counting: TextCounting, url_weight: int | None) -> regex.Pattern[str] | None:
-    """Characters that make a piece weigh other than its length in code points."""
-    alternatives = []
-    if counting is TextCounting.GRAPHEMES:
-        alternatives.append(JOINER.pattern)  # joins neighbours (or is CR, of CR LF)
-    elif counting is TextCounting.BYTES:
-        alternatives.append(r"[^\x00-\x7f]")  # more than one byte
-    if url_weight is not None:
-        alternatives.append(":")  # may start a link
-    return regex.compile("|".join(alternatives)) if alternatives else None
-
-
-def _reweigh(text: str, pieces: list[str], weights: list[int], offsets: list[int],
-             counting: TextCounting, url_weight: int | None) -> None:
-    """Measure, in place, the pieces whose weight is not their length."""
-    uneven = _uneven(counting, url_weight)
-    if uneven is None:
-        return
-    measure = Measure(counting, url_weight)
-    done = -1  # the last piece measured
-    for start, end in _suspects(text, url_weight):
-        k = bisect.bisect_right(offsets, start) - 1
-        while k < len(pieces) and offsets[k] < end:  # a non-ASCII run may cover several pieces
-            if k != done and uneven.search(text, max(start, offsets[k]), min(end, offsets[k + 1])):
-                piece = pieces[k]
-                weights[k] = text_length(piece, measure) if k % 2 == 0 else raw_length(piece, counting)
-                done = k
-            k += 1
-
-
-def _suspects(text: str, url_weight: int | None) -> list[tuple[int, int]]:
-    """Spans where a character weighing other than one may be, in order: every uneven character
-    is non-ASCII, CR or a link's colon (the stdlib finds these quickly; `_uneven` decides)."""
-    found = [m.span() for m in _NON_ASCII.finditer(text)]
-    ascii_suspect = _CR_OR_COLON if url_weight is not None else _CR
-    extra = [m.span() for m in ascii_suspect.finditer(text)]
-    return sorted(found + extra) if extra else found
-
-
-def _qualities(text: str, pieces: list[str], offsets: list[int]) -> list[int]:
-    runs = pieces[1::2]
-    unknown = set(runs).difference(_RUN_QUALITY)
-    if unknown:
-        if len(_RUN_QUALITY) > 4096:  # odd whitespace can be endless; the usual runs are few
-            _RUN_QUALITY.clear()
-            unknown = set(runs)
-        for run in unknown:
-            _RUN_QUALITY[run] = _run_quality(run)
-    quality = [WORD] * len(pieces)
-    quality[1::2] = [_RUN_QUALITY[run] for run in runs]
-    for end in _SENTENCE_END.finditer(text):
-        k = bisect.bisect_left(offsets, end.end())
-        if k % 2 == 1 and offsets[k] == end.end() and quality[k] == SPACE:
-            quality[k] = SENTENCE  # a run right after a word ending in . ! ? (and quotes)
-    return quality
+def _weigh_runs(runs: list[str], counting: TextCounting) -> list[int]:
+    """`raw_length` of each whitespace run (CR LF is one grapheme), remembered per unit."""
+    table = _WEIGHTS.setdefault((counting, None, True), {})
+    return _looked_up(table, runs, functools.partial(raw_length, counting=counting))
 
 
 def _run_quality(run: str) -> int:
