@@ -34,6 +34,7 @@ import re
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import replace
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,8 @@ PAGE = 20  # the most posts one page of /posts or /posts/queue holds
 # pictures to 250, videos to 20 and the queue to 1,000): per user per day 250 posts, 150
 # pictures, 10 videos; per app 1,000 calls an hour and 5,000 a day. Tumblr counts calendar
 # days; the pacer's rolling 24 hours never lets more through than that.
-BUDGETS = (RateBudget("posts", 250, DAY), RateBudget("media", 150, DAY), RateBudget("videos", 10, DAY),
+DAILY = {"posts": 250, "media": 150, "videos": 10}  # per user; `posts_per_day` etc. when yours differ
+BUDGETS = (*(RateBudget(name, limit, DAY) for name, limit in DAILY.items()),
            RateBudget("requests", 1000, 3600.0), RateBudget("requests", 5000, DAY))
 TUMBLR_DEFAULTS = Capabilities(
     max_text=None,  # a post holds 1 MB of text; an Instagram caption is at most 2,200 characters
@@ -121,6 +123,10 @@ class TumblrAdapter(Adapter):
         Option("queue", bool, False, "add posts to the blog's queue, per_day a day, instead of publishing at once"),
         Option("per_day", int, 10, "how many queued posts Tumblr publishes a day"),
         Option("queue_cap", int, DEFAULT_CAP, "the most posts a blog's queue may hold (Tumblr's limit)"),
+        Option("posts_per_day", int, DAILY["posts"], "new posts Tumblr takes from you a day"),
+        Option("pictures_per_day", int, DAILY["media"], "pictures and videos Tumblr takes from you a day "
+               "(a later revision of its docs says 250)"),
+        Option("videos_per_day", int, DAILY["videos"], "videos Tumblr takes from you a day (later docs: 20)"),
         Option("client_id", str, "", "your Tumblr app's OAuth consumer key (tumblr.com/oauth/apps)"),
         Option("client_secret", str, "", "your Tumblr app's secret (better in the environment than the file)"),
         Option("api_base", str, API_BASE, "Tumblr's API address"),
@@ -143,8 +149,10 @@ class TumblrAdapter(Adapter):
                                         web_base=str(self.setting("web_base") or "https://www.tumblr.com"))
         self.logged_in = False
         self.blog_url: str | None = None
-        if self.queue:
-            self.caps = TUMBLR_DEFAULTS.refined(backdating=False)
+        daily = {"posts": self.setting("posts_per_day"), "media": self.setting("pictures_per_day"),
+                 "videos": self.setting("videos_per_day")}
+        budgets = tuple(replace(b, limit=max(1, int(daily[b.name]))) if b.name in daily else b for b in BUDGETS)
+        self.caps = TUMBLR_DEFAULTS.refined(backdating=not self.queue, rate_budgets=budgets)
         # The report's line for this target (JSON and HTML) carries what the artist must still do.
         self.description = (TumblrAdapter.description + ("; posts queued, a few a day" if self.queue else "")
                             + ". " + SHARING)

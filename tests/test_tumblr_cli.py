@@ -94,6 +94,15 @@ def test_a_dry_run_of_1000_posts_with_2500_pictures_calls_nothing_and_takes_tumb
     assert not (tmp_path / "state" / "journals").exists()
 
 
+def test_the_daily_limits_can_be_set_to_what_tumblr_gives_the_account_and_the_estimate_follows():
+    adapter = TumblrAdapter(BLOG, {"pictures_per_day": 250, "videos_per_day": "20"})
+    daily = {b.name: b.limit for b in adapter.caps.rate_budgets if b.window == DAY}
+    assert daily == {"posts": 250, "media": 250, "videos": 20, "requests": 5000}
+    # Tumblr's current docs: 250 pictures a day, so 2,500 take 10 days, 9 of them waiting.
+    assert estimate_seconds(adapter.caps.rate_budgets, {"posts": 1000, "media": 2500}, call_seconds=2.0) == \
+        9 * DAY + 250 * 2.0
+
+
 def test_a_carousel_of_twenty_stays_one_post_and_a_second_video_is_left_out_with_a_note():
     big = plan_posts([make_post("twenty pictures #ink", "i" * 20)], TUMBLR_DEFAULTS, PlanOptions())[0]
     assert len(big.parts) == 1 and tuple(big.parts[0].media) == tuple(range(20))

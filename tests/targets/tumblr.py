@@ -17,7 +17,9 @@ from pindah.adapters.tumblr_npf import post_text
 from tests.chaos_support import Published
 from tests.faultproxy import FaultProxy
 from tests.targets import TargetUnderTest, Variant
-from tests.tumblr_sim import BLOG, TumblrHttp
+from tests.tumblr_sim import BLOG, Limits, TumblrHttp
+
+NO_LIMIT = 10**6
 
 
 def read_blog(server: TumblrHttp) -> list[Published]:
@@ -32,8 +34,12 @@ def tumblr_env(url: str, token: str, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def open_simulation(queue: bool, request: pytest.FixtureRequest, tmp: Path) -> Iterator[TargetUnderTest]:
-    with TumblrHttp() as server, FaultProxy(server.port, rate=0.0) as wire:
-        env = tumblr_env(wire.url, server.token, PINDAH_TARGETS_TUMBLR_QUEUE="true" if queue else "false")
+    # These runs prove exactly-once and privacy, not pacing (tests/test_tumblr_*.py do): Tumblr's
+    # daily limits are lifted on both sides so the 200-post `--full` chaos run fits in one "day".
+    lifted = {f"PINDAH_TARGETS_TUMBLR_{kind}_PER_DAY": str(NO_LIMIT) for kind in ("POSTS", "PICTURES", "VIDEOS")}
+    with TumblrHttp(limits=Limits(posts=NO_LIMIT, media=NO_LIMIT, videos=NO_LIMIT)) as server, \
+            FaultProxy(server.port, rate=0.0) as wire:
+        env = tumblr_env(wire.url, server.token, PINDAH_TARGETS_TUMBLR_QUEUE="true" if queue else "false", **lifted)
         caps = TumblrAdapter.capabilities.refined(backdating=not queue)
         yield TargetUnderTest("tumblr", f"tumblr:{BLOG}", env, partial(read_blog, server), caps,
                               secrets=[server.token], wire=wire, create_path=f"/v2/blog/{BLOG}/posts")
