@@ -34,6 +34,7 @@ says it is gone, and otherwise says it is still there and where to delete it by 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -67,6 +68,7 @@ from .deviantart_auth import (
 from .deviantart_auth import login as browser_login
 from .deviantart_auth import logout as forget_login
 from .deviantart_post import (
+    TITLE_MAX,
     Deviation,
     deviation_for,
     published_at,
@@ -207,7 +209,7 @@ class DeviantArtAdapter(Adapter):
         try:
             with open(media.path, "rb") as fh:
                 reply = api.call("POST", "/stash/submit", family="media", timeout=UPLOAD_TIMEOUT,
-                                 data={"title": f"From Instagram {key}"[:50], "is_dirty": "false"},
+                                 data={"title": _stash_title(key), "is_dirty": "false"},
                                  files={"file": (Path(media.path).name, fh, media.mime)})
         except OSError as exc:
             raise PostFailed(f"cannot read the prepared file {media.path.name} ({exc.strerror})") from None
@@ -349,3 +351,9 @@ class DeviantArtAdapter(Adapter):
             require_login(None)
         assert self.api is not None
         return self.api
+
+
+def _stash_title(key: str) -> str:
+    """The Sta.sh item's working title until the part is published (then it gets its own):
+    letters, digits and dashes only, so no title rule can refuse the upload."""
+    return ("From Instagram " + re.sub(r"[^A-Za-z0-9]+", "-", key).strip("-"))[:TITLE_MAX]
