@@ -33,6 +33,11 @@ from tests.tumblr_sim import BLOG, TOKEN, TumblrHttp
 
 pytestmark = pytest.mark.integration
 
+@pytest.fixture(autouse=True)
+def _no_keyring(monkeypatch):
+    monkeypatch.setenv("PINDAH_TARGETS_TUMBLR_TOKEN_STORE", "file")  # never the developer's keyring
+
+
 SAMPLE = Path(__file__).resolve().parent.parent / "sample" / "instagram-export"
 DAY = 86400
 

@@ -25,6 +25,7 @@ from tests.tumblr_sim import BLOG, CLIENT_ID, CLIENT_SECRET, Limits, TumblrHttp
 def _private_state(tmp_path, monkeypatch):
     monkeypatch.setenv("PINDAH_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.delenv("PINDAH_TUMBLR_TOKEN", raising=False)
+    monkeypatch.setenv("PINDAH_TARGETS_TUMBLR_TOKEN_STORE", "file")  # never the developer's keyring
 
 
 class Clock:
