@@ -9,6 +9,9 @@ Application"): the artist registers one, with the redirect address `http://127.0
     [targets.deviantart]  client_id = "12345"        or PINDAH_TARGETS_DEVIANTART_CLIENT_ID
                           client_secret = "..."      or PINDAH_TARGETS_DEVIANTART_CLIENT_SECRET
 
+A "Public" client (DeviantArt's type for desktop apps) has no secret: PKCE alone proves the login,
+and only `client_id` is set. A "Confidential" client has a secret too.
+
 The login is the authorization-code grant with PKCE through the artist's browser and a loopback
 redirect on a fixed port (`redirect_port`, 8913: DeviantArt's new applications match the
 registered redirect address exactly; `toolkit.oauth_code`); scopes `user` (whose account), `browse` (reading deviations back),
@@ -58,11 +61,12 @@ def keeper_for(base: str, settings: dict[str, Any], *, clock: Any = None, requir
     store = SecretStore("deviantart", mode=str(settings.get("token_store") or "auto").strip().lower())
     saved = store.load(base) or {}
     flow = flow_for(base, settings)
-    if not required and not saved and not (settings.get("client_id") and settings.get("client_secret")):
+    if not required and not saved and not settings.get("client_id"):
         return None
     client = ClientCredentials.from_settings(settings.get("client_id"), settings.get("client_secret"), flow=flow,
                                              register_url=REGISTER_URL, id_setting="client_id",
-                                             secret_setting="client_secret", saved=saved)
+                                             secret_setting="client_secret", saved=saved,
+                                             secret_required=False)  # a "Public" client has none
     kw = {"clock": clock} if clock is not None else {}
     keeper = TokenKeeper(CodeGrant(flow, client, **kw), store, base, **kw)
     keeper.load()

@@ -5,8 +5,8 @@ real HTTP on 127.0.0.1 (`tests/sim_http.py`), with the shapes DeviantArt documen
 (deviantart.com/developers: authentication, errors, stash, gallery, deviation):
 
 * OAuth: `/oauth2/authorize` approves at once and redirects to the registered loopback address
-  with `code` and `state`; `/oauth2/token` checks the client id and secret, the code's redirect
-  address and its PKCE verifier; access tokens last `token_life` seconds (DeviantArt: 3600);
+  with `code` and `state`; `/oauth2/token` checks the client id and secret (none for the "Public"
+  client `PUBLIC_CLIENT_ID`), the code's redirect address and its PKCE verifier; access tokens last `token_life` seconds (DeviantArt: 3600);
   refresh tokens rotate (the old one is refused with 400 `invalid_request`, as DeviantArt does).
 * Every API call needs a User-Agent and HTTP compression (else a 403 HTML page, like DeviantArt's
   load balancer) and a live bearer token (else 401 `invalid_token`).
@@ -44,6 +44,7 @@ import responses
 
 CLIENT_ID = "4711"
 CLIENT_SECRET = "sim-client-s3cr3t-6e1f"
+PUBLIC_CLIENT_ID = "4712"  # a "Public" client: no secret, PKCE alone
 USERNAME = "harbour-ink"
 T_NOW = 1_750_000_000.0
 _NOT_FOUND = {"error": "invalid_request", "error_description": "Deviation not found.", "status": "error"}
@@ -69,7 +70,8 @@ class DeviantArtSim:
     burst: int = 10_000
     burst_window: float = 60.0
     retry_after: float | None = None
-    clients: dict[str, str] = field(default_factory=lambda: {CLIENT_ID: CLIENT_SECRET})
+    clients: dict[str, str | None] = field(default_factory=lambda: {CLIENT_ID: CLIENT_SECRET,
+                                                                    PUBLIC_CLIENT_ID: None})
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     access: dict[str, float] = field(default_factory=dict)  # token -> expiry
     refresh: set[str] = field(default_factory=set)
@@ -199,7 +201,7 @@ class DeviantArtSim:
         return 302, f"{q.get('redirect_uri')}?{urlencode({'code': code, 'state': q.get('state', '')})}"
 
     def _token(self, f: dict[str, str]) -> tuple[int, Any]:
-        if self.clients.get(f.get("client_id", "")) != f.get("client_secret"):
+        if f.get("client_id") not in self.clients or self.clients[f["client_id"]] != f.get("client_secret"):
             return 401, {"error": "invalid_client", "error_description": "Client authentication failed.",
                          "status": "error"}
         if f.get("grant_type") == "authorization_code":

@@ -29,6 +29,7 @@ from pindah.adapters.toolkit.tokens import SecretStore
 from tests.deviantart_sim import (
     CLIENT_ID,
     CLIENT_SECRET,
+    PUBLIC_CLIENT_ID,
     USERNAME,
     DeviantArtSim,
     Fault,
@@ -304,3 +305,21 @@ def test_the_registered_redirect_port_is_8913_and_a_busy_one_is_named(sim, clock
         with pytest.raises(PindahError) as taken:
             adapter.login()
     assert f"port {port}" in taken.value.one_line() and f"127.0.0.1:{port}/callback" in taken.value.one_line()
+
+
+def test_a_public_client_logs_in_with_its_id_alone_and_renews_without_a_secret(sim, clock, tmp_path):
+    from tests.targets.deviantart import AllowingBrowser
+
+    browser = AllowingBrowser()
+    adapter = DeviantArtAdapter(None, {"token_store": "file", "client_id": PUBLIC_CLIENT_ID, "redirect_port": 0},
+                                clock=clock, sleep=clock.sleep,
+                                io=LoginIO(say=lambda text: None, open_browser=browser.open, wait_seconds=10))
+    assert f"as {USERNAME}" in adapter.login()
+    for thread in browser.threads:
+        thread.join()
+    assert all("client_secret" not in dict(form) for path, form in sim.forms if path == "/oauth2/token")
+    run = DeviantArtAdapter(None, {"token_store": "file"}, clock=clock, sleep=clock.sleep)  # the id comes saved
+    run.prepare(interactive=False)
+    clock.now += 3600
+    run.upload_media(picture(tmp_path), "p1#0/m0")  # renewed with the refresh token and PKCE's client id only
+    assert sim.log.count("POST /oauth2/token") == 2 and len(sim.stash) == 1

@@ -174,3 +174,15 @@ def test_missing_client_settings_are_named_with_where_to_register():
                                             secret_setting="client_secret",
                                             saved={"client_id": "1234", "client_secret": SECRET})
     assert saved == CLIENT
+
+
+def test_a_public_client_sends_no_secret_and_needs_only_its_id(server, tmp_path):
+    public = ClientCredentials.from_settings("1234", None, flow=FLOW, register_url="x", id_setting="client_id",
+                                             secret_setting="client_secret", secret_required=False)
+    server.answer = (200, {"access_token": "a-p", "expires_in": 3600, "refresh_token": "r-p"})
+    tokens = CodeGrant(FLOW, public).exchange("the-code", "http://127.0.0.1:8913/callback", "v" * 50)
+    assert tokens.refresh_token == "r-p" and "client_secret" not in server.forms[0]
+    assert server.forms[0]["code_verifier"] == "v" * 50
+    with pytest.raises(PindahError, match="client_id"):
+        ClientCredentials.from_settings("", None, flow=FLOW, register_url="x", id_setting="client_id",
+                                        secret_setting="client_secret", secret_required=False)

@@ -66,25 +66,31 @@ class CodeFlow:
 
 @dataclass(frozen=True)
 class ClientCredentials:
-    """The registered client pindah logs in as: `client_secret` is a secret, never shown."""
+    """The registered client pindah logs in as: `client_secret` is a secret, never shown. An empty
+    secret is a public client (OAuth 2.1, e.g. DeviantArt's "Public" desktop clients): PKCE alone
+    proves the login, and no secret is sent."""
 
     client_id: str
     client_secret: str = field(repr=False)
 
     @classmethod
     def from_settings(cls, client_id: Any, client_secret: Any, *, flow: CodeFlow, register_url: str,
-                      id_setting: str, secret_setting: str,
-                      saved: Mapping[str, Any] | None = None) -> ClientCredentials:
+                      id_setting: str, secret_setting: str, saved: Mapping[str, Any] | None = None,
+                      secret_required: bool = True) -> ClientCredentials:
         """The client from the settings (file or environment), else from the saved login; a clear
-        message naming the settings when one is missing."""
+        message naming the settings when one is missing (the secret may be left out where the
+        provider has public clients: `secret_required=False`)."""
         saved = saved or {}
         cid = str(client_id or saved.get("client_id") or "").strip()
         secret = str(client_secret or saved.get("client_secret") or "").strip()
-        missing = [name for name, value in ((id_setting, cid), (secret_setting, secret)) if not value]
+        needed = ((id_setting, cid), (secret_setting, secret)) if secret_required else ((id_setting, cid),)
+        missing = [name for name, value in needed if not value]
         if missing:
-            raise PindahError(f"{flow.service} needs pindah's client id and secret ({' and '.join(missing)} "
-                              "not set)", f"register an application at {register_url}, then set {id_setting} "
-                              f"and {secret_setting}")
+            wanted = f"{id_setting} and {secret_setting}" if secret_required else \
+                f"{id_setting} (and {secret_setting} for a confidential client)"
+            raise PindahError(f"{flow.service} needs pindah's client id" + (" and secret" if secret_required else "")
+                              + f" ({' and '.join(missing)} not set)",
+                              f"register an application at {register_url}, then set {wanted}")
         return cls(cid, secret)
 
 
@@ -168,7 +174,9 @@ class CodeGrant:
         return fresh
 
     def _token_call(self, form: dict[str, str], doing: str, *, refused_hint: str) -> TokenSet:
-        sent = {**form, "client_id": self.client.client_id, "client_secret": self.client.client_secret}
+        sent = {**form, "client_id": self.client.client_id}
+        if self.client.client_secret:  # a public client proves itself with PKCE alone
+            sent["client_secret"] = self.client.client_secret
         service = self.flow.service
         try:
             response = self.http.send("POST", self.token_path, family="login", data=sent)
