@@ -6,8 +6,11 @@ refresh before an access token expires (and once after a 401), and keeping the t
 The browser part (loopback redirect, PKCE, `state`) is `toolkit.oauth.browser_login`.
 
     flow = CodeFlow("DeviantArt", authorize_url=".../oauth2/authorize", token_url=".../oauth2/token",
-                    scopes=("user", "stash", "publish"), login_hint="run `pindah login deviantart`")
-    client = ClientCredentials.from_settings(client_id, client_secret, flow=flow, register_url=..., env=...)
+                    scopes=("user", "stash", "publish"), login_hint="run `pindah login deviantart`",
+                    redirect_port=8913)            # the registered redirect address's port (0: any)
+    client = ClientCredentials.from_settings(client_id, client_secret, flow=flow, register_url="...",
+                                             id_setting="client_id", secret_setting="client_secret",
+                                             saved=store.load(key), secret_required=False)  # public clients
     grant = CodeGrant(flow, client)
     tokens = grant.login(LoginIO())                # browser, loopback redirect, code -> TokenSet
     keeper = TokenKeeper(grant, SecretStore("deviantart"), key="https://www.deviantart.com")
@@ -16,8 +19,8 @@ The browser part (loopback redirect, PKCE, `state`) is `toolkit.oauth.browser_lo
     keeper.after_unauthorized(spent)               # a 401: refresh once, or stop with "log in again"
 
 Why these rules:
-* The client secret and every token stay out of messages, logs and reprs (`field(repr=False)`,
-  server words cleaned of them). They are kept only in the toolkit's `SecretStore` (the system
+* The client secret (none for a public client, which PKCE alone proves) and every token stay
+  out of messages, logs and reprs (`field(repr=False)`, server words cleaned of them). They are kept only in the toolkit's `SecretStore` (the system
   keyring, else a 0600 file in a 0700 folder), with the tokens, so the artist types the secret once.
 * Refresh tokens rotate (OAuth 2.1; Tumblr and new DeviantArt clients): the answer's new refresh
   token replaces the old one, and is saved *before* the new access token is used, so a crash
