@@ -26,6 +26,7 @@ Decisions, in the order an artist would ask about them:
 
 from __future__ import annotations
 
+import operator
 import re
 import string
 from collections.abc import Iterable, Mapping
@@ -43,6 +44,7 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
            "September", "October", "November", "December")
 _PLACEHOLDERS = {"date", "iso_date", "instagram_url"}
 _LINKISH = re.compile(r"\S+://\S+|\bwww\.\S+")
+_OLDEST_FIRST = operator.attrgetter("taken_at", "id")
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def plan_posts(posts: Iterable[Post], caps: Capabilities, options: PlanOptions =
     """Plans for every post, oldest first (ties by id, so the order never depends on input)."""
     urls = instagram_urls or {}
     rules = _Rules(caps, options)  # what every post of this plan shares, worked out once
-    return [_plan(p, rules, urls.get(p.id)) for p in sorted(posts, key=lambda p: (p.taken_at, p.id))]
+    return [_plan(p, rules, urls.get(p.id)) for p in sorted(posts, key=_OLDEST_FIRST)]
 
 
 def plan_post(post: Post, caps: Capabilities, options: PlanOptions = PlanOptions(),
@@ -187,7 +189,7 @@ def _plan(post: Post, rules: _Rules, instagram_url: str | None) -> PostPlan:
         plan.parts.append(PlannedPart(
             index=i, text=text, media=media, reply_to=None if i == 0 else i - 1,
             created_at=post.taken_at + timedelta(seconds=i), key=f"{post.id}#{i}",
-            alt=tuple(_alt(post.media[m], caps, options, plan) for m in media), caption=chunk))
+            alt=tuple([_alt(post.media[m], caps, options, plan) for m in media]), caption=chunk))
     if count > 1:
         plan.notes.append(f"posted as a thread of {count} posts")
     if too_long:
@@ -305,8 +307,10 @@ def _nothing_left(plan: PostPlan, why: str) -> str:
 
 
 def _alt(media: Media, caps: Capabilities, options: PlanOptions, plan: PostPlan) -> str | None:
-    text = (media.alt_text or "").strip()
-    if not options.include_alt_text or not text:
+    if not media.alt_text or not options.include_alt_text:
+        return None
+    text = media.alt_text.strip()
+    if not text:
         return None
     generated = media.alt_origin is AltOrigin.INSTAGRAM or (
         media.alt_origin is None and textparse.is_generated_alt(text))
@@ -373,11 +377,10 @@ def _split_caption(caption: str, media_parts: int, rules: _Rules, extras: str,
     if limit is None:
         return ([(caption, None)] if caption else []), numbered, extras
     floor = max(1, limit // 4)  # below this a part would be all marker and footer
-    # Most captions are short: `len` is then an upper bound of the count (no unit is shorter
-    # than a code point unless bytes are counted or links weighed), and counting is skipped.
-    plain = caps.text_counting is not TextCounting.BYTES and (caps.url_weight is None or ":" not in caption)
-    exact = not (plain and len(caption) <= limit)
-    length = _length(caption, caps) if exact else len(caption)
+    # Most captions are short: a bound of their count that fits is enough, and counting is skipped.
+    bound = _cheap_bound(caption, caps)
+    exact = bound is None or bound > limit
+    length = _length(caption, caps) if exact else bound
     # A first guess at the part count, so markers are usually reserved right the first time.
     count = max(1, media_parts, -(-length // limit))
     while True:
@@ -435,11 +438,17 @@ def _drop_extra(extras: str, plan: PostPlan) -> str:
 
 
 def _too_long(text: str, limit: int, caps: Capabilities) -> bool:
-    # Graphemes and code points never outnumber the code points (`len`): a part that short
-    # needs no count, unless links weigh more than their length or bytes are what is counted.
-    if len(text) <= limit and caps.url_weight is None and caps.text_counting is not TextCounting.BYTES:
-        return False
-    return text_length(text, caps) > limit
+    bound = _cheap_bound(text, caps)
+    return (bound is None or bound > limit) and text_length(text, caps) > limit
+
+
+def _cheap_bound(text: str, caps: Capabilities) -> int | None:
+    """At least `text_length(text, caps)`, without counting; None where bytes are counted.
+    Graphemes and code points never outnumber the code points (`len`), and each link, or place
+    that may be one, adds at most `url_weight` to that: each holds a ':' of its own."""
+    if caps.text_counting is TextCounting.BYTES:
+        return None
+    return len(text) if caps.url_weight is None else len(text) + caps.url_weight * text.count(":")
 
 
 def _note_once(plan: PostPlan, note: str) -> None:

@@ -94,7 +94,7 @@ def _split_between_words(text: str, tokens: Tokens, fewest: FewestParts, first_b
                          rest_budget: int, chunks: list[tuple[str, int]]) -> int | None:
     """Cut between words while every word fits a part (nearly always). Returns None when done,
     else the token where a word must be cut (only a first part smaller than a word does it)."""
-    starts, ends, prefix, word = tokens.starts, tokens.ends, tokens.prefix, tokens.first_word
+    offsets, prefix, word = tokens.offsets, tokens.prefix, tokens.first_word
     n = len(tokens)
     i = word  # the first word
     while i < n:
@@ -102,13 +102,13 @@ def _split_between_words(text: str, tokens: Tokens, fewest: FewestParts, first_b
         j = bisect.bisect_right(prefix, prefix[i] + budget, i) - 1  # tokens[i:j] fit, tokens[j] not
         if j >= n:
             last = n - 1 if (n - 1) % 2 == word else n - 2
-            chunks.append((text[starts[i]:ends[last]], prefix[last + 1] - prefix[i]))
+            chunks.append((text[offsets[i]:offsets[last + 1]], prefix[last + 1] - prefix[i]))
             return None
         last_run = j if j % 2 != word else j - 1  # whitespace runs i+1, i+3, ... last_run
         if last_run < i:
             return i
         cut = _best_cut(tokens, fewest, i, last_run, budget)
-        chunks.append((text[starts[i]:ends[cut - 1]], prefix[cut] - prefix[i]))
+        chunks.append((text[offsets[i]:offsets[cut]], prefix[cut] - prefix[i]))
         i = cut + 1
     return None
 

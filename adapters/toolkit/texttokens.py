@@ -51,15 +51,12 @@ _SENTENCE_TAIL = re.compile(r"[.!?…。！？‼⁉][\"'”’»)\]」』]*\Z")
 # Break qualities of a whitespace run, best last. A word token has quality 0.
 WORD, SPACE, SENTENCE, LINE, PARAGRAPH = range(5)
 
-_RUN_QUALITY: dict[str, int] = {}  # whitespace run -> SPACE / LINE / PARAGRAPH (see `_looked_up`)
-
 
 @dataclass(frozen=True, eq=False)
 class Tokens:
-    """Token k spans text[starts[k]:ends[k]]; words are the tokens k with k % 2 == first_word."""
+    """Token k spans text[offsets[k]:offsets[k + 1]]; words are the tokens k with k % 2 == first_word."""
 
-    starts: list[int]
-    ends: list[int]
+    offsets: list[int]  # len = tokens + 1
     weights: list[int]
     quality: list[int]
     prefix: list[int]  # prefix[k] = total weight of tokens[:k] (len = tokens + 1)
@@ -67,7 +64,15 @@ class Tokens:
     breaks: dict[int, list[int]]  # SENTENCE / LINE / PARAGRAPH -> indexes of such runs, ascending
 
     def __len__(self) -> int:
-        return len(self.starts)
+        return len(self.weights)
+
+    @property
+    def starts(self) -> list[int]:
+        return self.offsets[:-1]
+
+    @property
+    def ends(self) -> list[int]:
+        return self.offsets[1:]
 
     @property
     def longest_word(self) -> int:
@@ -75,16 +80,15 @@ class Tokens:
 
     def tuples(self) -> list[tuple[int, int, int, int]]:
         """(start, end, weight, quality) of each token, for cuts that rewrite tokens."""
-        return list(zip(self.starts, self.ends, self.weights, self.quality))
+        return list(zip(self.offsets, self.offsets[1:], self.weights, self.quality))
 
 
 @functools.lru_cache(maxsize=16)  # the planner splits one caption again when markers widen
 def tokenize(text: str, counting: TextCounting, url_weight: int | None) -> Tokens:
     """The words and whitespace runs of `text`, weighed the way `text_length` would."""
     pieces = _SPLIT.split(text)  # word, space, word, ..., word (first and last may be "")
-    words = pieces[0::2]
-    facts = _facts(words)
-    if not text.isascii() and _glued(facts):
+    kinds = _looked_up(_KINDS, pieces, _kind)
+    if not text.isascii() and _glued(kinds[0::2]):
         pieces = [""]  # the same alternation, built from whole graphemes
         for cluster in GRAPHEME.findall(text):
             is_space = _ALL_SPACE.fullmatch(cluster) is not None
@@ -92,39 +96,36 @@ def tokenize(text: str, counting: TextCounting, url_weight: int | None) -> Token
                 pieces[-1] += cluster
             else:
                 pieces.append(cluster)
-        words = pieces[0::2]
-        facts = _facts(words)
-    runs = pieces[1::2]
-    weights = [0] * len(pieces)
-    weights[0::2] = _weigh(words, counting, url_weight)
-    weights[1::2] = _weigh_runs(runs, counting)
-    run_quality = _looked_up(_RUN_QUALITY, runs, _run_quality)
-    # A run right after a word ending in . ! ? (and quotes) ends a sentence, unless it breaks a line.
-    for r in compress(range(len(runs)), map(_ENDS_SENTENCE.__and__, facts)):
-        if run_quality[r] == SPACE:
-            run_quality[r] = SENTENCE
-    quality = [WORD] * len(pieces)
-    quality[1::2] = run_quality
-    offsets = list(accumulate(map(len, pieces), initial=0))
+        kinds = _looked_up(_KINDS, pieces, _kind)
+    n = len(pieces)
+    weights = _looked_up(_WEIGHTS.setdefault((counting, url_weight), {}), pieces,
+                         functools.partial(text_length, caps=Measure(counting, url_weight)))
+    quality = kinds  # runs' qualities are their kinds; words' kinds (their facts) become WORD
+    runs = range(1, n, 2)  # piece 2w + 1 is the run after word 2w
+    sentence_ends = [k for k in compress(runs, map(_ENDS_SENTENCE.__and__, kinds[0::2])) if kinds[k] == SPACE]
+    quality[0::2] = [WORD] * ((n + 1) // 2)
+    for k in sentence_ends:  # a run after a word ending in . ! ? (and quotes), unless it breaks a line
+        quality[k] = SENTENCE
     # Only the first and last pieces can be empty; they are no tokens.
     lo = 1 if pieces[0] == "" else 0
-    hi = len(pieces) - (1 if pieces[-1] == "" and len(pieces) > lo else 0)
+    hi = n - (1 if pieces[-1] == "" and n > lo else 0)
     breaks: dict[int, list[int]] = {SENTENCE: [], LINE: [], PARAGRAPH: []}
-    for r in compress(range(len(runs)), map(SPACE.__ne__, run_quality)):
-        breaks[run_quality[r]].append(2 * r + 1 - lo)  # piece 2r + 1 is token 2r + 1 - lo
-    weights = weights[lo:hi]
-    return Tokens(offsets[lo:hi], offsets[lo + 1:hi + 1], weights, quality[lo:hi],
-                  list(accumulate(weights, initial=0)), lo, breaks)
+    for k in compress(runs, map(SPACE.__lt__, quality[1::2])):
+        breaks[quality[k]].append(k - lo)
+    offsets = list(accumulate(map(len, pieces), initial=0))
+    if lo or hi < n:
+        offsets, weights, quality = offsets[lo:hi + 1], weights[lo:hi], quality[lo:hi]
+    return Tokens(offsets, weights, quality, list(accumulate(weights, initial=0)), lo, breaks)
 
 
 # What a word tells about the whitespace beside it, worked out once per distinct word (bits):
 # it ends a sentence; it starts with a mark (one grapheme with a space before it); it ends
-# with a Prepend character (one grapheme with a space after it).
+# with a Prepend character (one grapheme with a space after it). A run's kind is its quality.
 _ENDS_SENTENCE, _MARK_FIRST, _PREPEND_LAST = 1, 2, 4
 _GLUING = frozenset(f for f in range(8) if f & (_MARK_FIRST | _PREPEND_LAST))
-_FACTS: dict[str, int] = {}
-_WEIGHTS: dict[tuple[TextCounting, int | None, bool], dict[str, int]] = {}  # per rule, words / runs
-_CACHE_LIMIT = 100_000  # distinct words remembered per table: odd text can be endless
+_KINDS: dict[str, int] = {}  # word -> its facts; whitespace run -> SPACE / LINE / PARAGRAPH
+_WEIGHTS: dict[tuple[TextCounting, int | None], dict[str, int]] = {}  # per counting rule
+_CACHE_LIMIT = 100_000  # distinct pieces remembered per table: odd text can be endless
 
 
 def _looked_up(cache: dict[str, int], keys: list[str], compute: Callable[[str], int]) -> list[int]:
@@ -143,16 +144,14 @@ def _looked_up(cache: dict[str, int], keys: list[str], compute: Callable[[str], 
     return found  # type: ignore[return-value]
 
 
-def _facts(words: list[str]) -> list[int]:
-    return _looked_up(_FACTS, words, _word_facts)
-
-
-def _word_facts(word: str) -> int:
-    facts = _ENDS_SENTENCE if _SENTENCE_TAIL.search(word) else 0
-    if word and not word.isascii():
-        if _MARK.match(word):
+def _kind(piece: str) -> int:
+    if piece and _ALL_SPACE.fullmatch(piece):
+        return _run_quality(piece)
+    facts = _ENDS_SENTENCE if _SENTENCE_TAIL.search(piece) else 0
+    if piece and not piece.isascii():
+        if _MARK.match(piece):
             facts |= _MARK_FIRST
-        if _PREPEND.match(word[-1]):
+        if _PREPEND.match(piece[-1]):
             facts |= _PREPEND_LAST
     return facts
 
@@ -167,19 +166,7 @@ def _glued(facts: list[int]) -> bool:
 
 
 def _has_glue(text: str) -> bool:
-    return not text.isascii() and _glued(_facts(_SPLIT.split(text)[0::2]))
-
-
-def _weigh(words: list[str], counting: TextCounting, url_weight: int | None) -> list[int]:
-    """`text_length` of each word (links weighed), remembered per counting rule."""
-    table = _WEIGHTS.setdefault((counting, url_weight, False), {})
-    return _looked_up(table, words, functools.partial(text_length, caps=Measure(counting, url_weight)))
-
-
-def _weigh_runs(runs: list[str], counting: TextCounting) -> list[int]:
-    """`raw_length` of each whitespace run (CR LF is one grapheme), remembered per unit."""
-    table = _WEIGHTS.setdefault((counting, None, True), {})
-    return _looked_up(table, runs, functools.partial(raw_length, counting=counting))
+    return not text.isascii() and _glued(_looked_up(_KINDS, _SPLIT.split(text)[0::2], _kind))
 
 
 def _run_quality(run: str) -> int:
