@@ -36,8 +36,10 @@ from pindah.adapters.contract import Capabilities
 from . import sniff
 
 # Highest first; the search returns the highest rung that fits. Below 60 artwork visibly bands,
-# so from there on the picture gets smaller instead of worse.
-QUALITY_LADDER = (92, 90, 88, 85, 82, 80, 77, 75, 72, 70, 67, 65, 62, 60)
+# so from there on the picture gets smaller instead of worse. One step apart where photos for a
+# byte cap land (a step there is ~9 % in bytes): a fit then fills the budget to a few per cent,
+# which is worth more than Huffman optimisation (see `save_image`).
+QUALITY_LADDER = (92, 91, 90, 89, 88, 87, 86, 85, 84, 83, 82, 81, 80, 78, 76, 74, 72, 70, 67, 65, 62, 60)
 MIN_SIDE = 32  # shrinking to fit bytes stops here: smaller is not a picture worth posting
 MAX_SHRINKS = 10
 # The final resample runs on a picture already brought within 2× of the target (DCT scaling for
@@ -177,9 +179,7 @@ def reencode(img: Image.Image, src: str, orientation: int, accepted: frozenset[s
     if target != upright and img.format in ("JPEG", "MPO"):
         # DCT scaling decodes at 1/2, 1/4 or 1/8 size, never below the target: most of the
         # speed of fitting a 20-megapixel photo, at no cost in quality after the final resize.
-        # Kept in YCbCr when stored so and written as JPEG again, for `_resize`'s 4:2:0 shortcut.
-        ycc = JPEG in accepted and _stored_as_ycc(img)
-        img.draft("YCbCr" if ycc else None, upright_size(target, orientation))
+        img.draft(None, upright_size(target, orientation))
     animated = bool(getattr(img, "is_animated", False)) and img.format in ("GIF", "PNG", "WEBP")
     # pillow_heif turns HEIF pictures upright itself while decoding (and resets the EXIF tag)
     turned = orientation != 1 or img.info.get("original_orientation") not in (None, 1)
@@ -220,57 +220,6 @@ def reencode(img: Image.Image, src: str, orientation: int, accepted: frozenset[s
     if quality is not None and quality < QUALITY_LADDER[0] and caps.image_max_bytes is not None:
         actions.append(f"quality {quality} to fit {human_size(caps.image_max_bytes)}")
     return ImageOutput(data, mime, size, actions, encodes=counter[0])
-
-
-def _stored_as_ycc(img: Image.Image) -> bool:
-    """Is this colour JPEG's data YCbCr, so decoding it as YCbCr is libjpeg's null conversion?
-    (Asking that of an RGB-coded JPEG is an error.) libjpeg's own rules, read conservatively:
-    a JFIF header, an Adobe marker saying "transform 1", or no marker and components 1, 2, 3."""
-    if img.mode != "RGB" or img.info.get("adobe_transform", 1) == 0:
-        return False
-    ids = tuple(layer[0] for layer in getattr(img, "layer", ()))
-    return "jfif" in img.info or "adobe_transform" in img.info or ids in ((1, 2, 3), (0, 1, 2))
-
-
-def _resize(work: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """`work` resampled to `size`. A YCbCr picture (a JPEG decoded without conversion) is
-    resampled per channel, each with Lanczos: the luma to `size`; the chroma, which the JPEG
-    encoder keeps at half size (4:2:0), straight to that half size (after a block average to
-    within 2×) and doubled by pixel repetition, which the encoder's 2×2 average turns back into
-    exactly those values. At the same bytes: luma as sharp, chroma as close to the source as
-    plain Pillow's (bench/media_speed.py), for less work than resampling RGB."""
-    if work.mode != "YCbCr":
-        return work.resize(size, RESAMPLE)
-    luma, *chroma = work.split()
-    half = ((size[0] + 1) // 2, (size[1] + 1) // 2)
-    doubled = (0, 0, size[0] / 2, size[1] / 2)  # output pixel x reads chroma pixel x // 2
-    bands = [luma.resize(size, RESAMPLE)]
-    for band in chroma:
-        # Block-averaged by 2 when that leaves at least the half size (cheap, and the Lanczos
-        # after it still does the real filtering; averaging 3×3 blurred colour edges).
-        band = band.reduce(2) if min(band.width // half[0], band.height // half[1]) >= 2 else band
-        # Chroma pixel i covers output pixels 2i and 2i+1: on an odd side the last one reaches
-        # one pixel past the edge, which the band is extended by (its edge repeated).
-        box = (0.0, 0.0, 2 * half[0] * band.width / size[0], 2 * half[1] * band.height / size[1])
-        small = _edge_extended(band, box).resize(half, RESAMPLE, box=box)
-        bands.append(small.resize(size, Image.Resampling.NEAREST, box=doubled))
-    return Image.merge("YCbCr", bands)
-
-
-def _edge_extended(band: Image.Image, box: tuple[float, float, float, float]) -> Image.Image:
-    """`band` grown right and down to hold `box`, its last column and row repeated."""
-    width, height = max(band.width, math.ceil(box[2])), max(band.height, math.ceil(box[3]))
-    if (width, height) == band.size:
-        return band
-    grown = Image.new(band.mode, (width, height))
-    grown.paste(band)
-    if width > band.width:
-        edge = band.crop((band.width - 1, 0, band.width, band.height))
-        grown.paste(edge.resize((width - band.width, band.height), Image.Resampling.NEAREST), (band.width, 0))
-    if height > band.height:
-        edge = grown.crop((0, band.height - 1, width, band.height))
-        grown.paste(edge.resize((width, height - band.height), Image.Resampling.NEAREST), (0, band.height))
-    return grown
 
 
 def _reduced(work: Image.Image, stored_target: tuple[int, int]) -> Image.Image:
@@ -437,7 +386,10 @@ def save_image(frame: Image.Image, mime: str, quality: int | None, icc: bytes | 
             info.add_itxt("XML:com.adobe.xmp", extras.xmp.decode("utf-8"), zip=False)
         frame.save(buf, "PNG", pnginfo=info, **params)
     elif writer == "JPEG":
-        frame.save(buf, "JPEG", quality=quality, optimize=True, xmp=extras.xmp, **params)
+        # No `optimize`: its second pass over the picture cost half the encode (17 ms of 35 for 3
+        # megapixels) for 4 % fewer bytes, and the one-step quality ladder gains more than that
+        # within a byte cap (bench/media_speed.py: SSIM 0.9217 against 0.9208 before, at 1 MB).
+        frame.save(buf, "JPEG", quality=quality, xmp=extras.xmp, **params)
     elif writer == "WEBP":
         frame.save(buf, "WEBP", quality=quality, method=4, xmp=extras.xmp or "", **params)
     else:  # HEIF/AVIF: pass exif/xmp explicitly, or pillow_heif would look for the source's
@@ -448,9 +400,7 @@ def save_image(frame: Image.Image, mime: str, quality: int | None, icc: bytes | 
 
 def _frame(work: Image.Image, size: tuple[int, int], orientation: int, mime: str) -> Image.Image:
     stored = upright_size(size, orientation)  # `work` is still in the file's stored orientation
-    if work.mode == "YCbCr" and _WRITERS[mime] != "JPEG":  # the 4:2:0 shortcut is JPEG's alone
-        work = work.convert("RGB")
-    frame = work if work.size == stored else _resize(work, stored)
+    frame = work if work.size == stored else work.resize(stored, RESAMPLE)
     if orientation in _UPRIGHT:
         frame = frame.transpose(_UPRIGHT[orientation])
     if _WRITERS[mime] == "JPEG" and frame.mode in ("RGBA", "LA"):
@@ -466,7 +416,7 @@ def _frame(work: Image.Image, size: tuple[int, int], orientation: int, mime: str
 def _normalise_mode(img: Image.Image, icc: bytes | None, actions: list[str]) -> tuple[Image.Image, bytes | None]:
     """Decode and bring the pixels to L, LA, RGB or RGBA (8 bits per channel)."""
     mode = img.mode
-    if mode in ("L", "LA", "RGB", "RGBA", "YCbCr"):  # YCbCr: a JPEG drafted so by `reencode`
+    if mode in ("L", "LA", "RGB", "RGBA"):
         img.load()
         return img, icc
     if mode == "1":

@@ -1,7 +1,6 @@
-"""Shrinking a JPEG the fast way loses nothing a full Lanczos resize keeps: a YCbCr JPEG is
-decoded as YCbCr and resampled per channel (luma at full size, chroma at the half size the JPEG
-keeps), an RGB-coded JPEG takes the RGB route, and either comes out with the right colours in
-the right places, whatever the size and orientation."""
+"""Shrinking a JPEG the fast way (scaled while decoding, then Lanczos) loses nothing a full
+Lanczos resize keeps: colours in the right places at odd and even sizes, for YCbCr- and
+RGB-coded JPEGs, turned upright, and a lossless target gets every pixel the decoder gave."""
 
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
 from pindah.adapters.contract import Capabilities
-from pindah.migrator.imagefit import _stored_as_ycc
 from tests.test_media_pipeline import encode, output, private_exif, run
 
 JPEG_ONLY = frozenset({"image/jpeg"})
@@ -54,17 +52,9 @@ def fitted(source: bytes, side: int, tmp_path: Path) -> Image.Image:
     return out
 
 
-def test_jfif_and_rgb_coded_jpegs_are_told_apart_before_decoding() -> None:
-    blocks = colour_blocks(64, 64)
-    assert _stored_as_ycc(Image.open(io.BytesIO(encode(blocks, "JPEG"))))
-    assert not _stored_as_ycc(Image.open(io.BytesIO(encode(blocks, "JPEG", keep_rgb=True))))  # Adobe, transform 0
-    assert not _stored_as_ycc(Image.open(io.BytesIO(encode(blocks.convert("L"), "JPEG"))))
-    assert not _stored_as_ycc(Image.open(io.BytesIO(encode(blocks.convert("CMYK"), "JPEG"))))
-
-
-# Odd and even output sides: the chroma's doubling must line up with the luma either way.
+# Odd and even output sides, and a side small enough for decoding at 1/4.
 @pytest.mark.parametrize("side", [1001, 1000, 333])
-def test_a_shrunk_ycbcr_jpeg_has_a_full_lanczos_resizes_colours_in_place(tmp_path: Path, side: int) -> None:
+def test_a_shrunk_jpeg_has_a_full_lanczos_resizes_colours_in_place(tmp_path: Path, side: int) -> None:
     source = colour_blocks(2400, 1800)
     out = fitted(encode(source, "JPEG", quality=95, subsampling=0), side, tmp_path)
     assert_as_close_as_a_full_lanczos_resize(out, source)
@@ -80,7 +70,7 @@ def test_an_rgb_coded_jpeg_is_shrunk_with_its_colours_right(tmp_path: Path) -> N
     assert_as_close_as_a_full_lanczos_resize(out, source)
 
 
-def test_a_sideways_ycbcr_jpeg_is_shrunk_and_turned_upright_with_its_colours_in_place(tmp_path: Path) -> None:
+def test_a_sideways_jpeg_is_shrunk_and_turned_upright_with_its_colours_in_place(tmp_path: Path) -> None:
     upright = colour_blocks(1800, 2400)
     stored = upright.transpose(Image.Transpose.ROTATE_90)  # what EXIF orientation 6 turns back
     out = fitted(encode(stored, "JPEG", quality=95, exif=private_exif(orientation=6)), 1000, tmp_path)
@@ -89,8 +79,7 @@ def test_a_sideways_ycbcr_jpeg_is_shrunk_and_turned_upright_with_its_colours_in_
 
 
 def test_a_jpeg_shrunk_into_a_png_only_target_keeps_full_colour_resolution(tmp_path: Path) -> None:
-    """PNG keeps every chroma pixel, so the 4:2:0 shortcut is not taken: the pixels are the
-    decoder's own RGB (scaled while decoding to exactly the target here)."""
+    """The pixels are the decoder's own RGB (scaled while decoding to exactly the target here)."""
     source = encode(colour_blocks(2400, 1800), "JPEG", quality=95)
     caps = Capabilities(image_max_bytes=8 << 20, image_max_side=600, image_mime_types=frozenset({"image/png"}))
     result = run(source, caps, tmp_path)
