@@ -42,8 +42,8 @@ from .media import ImageJob, MediaResult
 from .model import Media
 from .stamp import Stamp
 
-POOL_MIN_BYTES = 256 << 10
-WORKER_IMAGE_BLOCKS = 8  # of Pillow's 16 MB blocks kept per worker: at most 128 MB, a 20-megapixel photo's work  # smaller sources render in a few ms: not worth a worker's round trip
+POOL_MIN_BYTES = 256 << 10  # smaller sources render in a few ms: not worth a worker's round trip
+WORKER_IMAGE_BLOCKS = 8  # of Pillow's 16 MB blocks kept per worker: at most 128 MB, a 20-megapixel photo's work
 
 
 class Prefetcher:

@@ -51,6 +51,6 @@ def test_the_html_report_shows_the_reason_beside_the_re_encoded_picture_only(mig
     shown = [html.unescape(m) for m in re.findall(r'<span class="act">(Re-encoded: [^<]*)</span>', page)]
     assert shown == ["Re-encoded: rotated (EXIF orientation 6)"]
     # beside the sideways picture's own entry, not the other post's
-    entries = re.findall(r"<li[^>]*>.*?</li>", page, flags=re.S)
+    entries = re.findall(r"<li[^>]*>.*?</li>", page, flags=re.DOTALL)
     with_reason = [e for e in entries if "Re-encoded:" in e]
     assert len(with_reason) == 1 and "rotated upright" in with_reason[0]
