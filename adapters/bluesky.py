@@ -202,6 +202,9 @@ class BlueskyAdapter(BlueskyAccount, Adapter):
             return self.handle  # an offline dry run: no DID to key a journal by
         return self._resolve().did  # the DID survives handle changes: it keys the journal
 
+    def notes(self) -> list[str]:
+        return [self.video.told] if self.video.told else []  # videos sent the direct road, and why
+
     def where(self) -> str | None:
         return f"{self.app_url}/profile/{self.identity.handle if self.identity else self.handle}"
 

@@ -140,6 +140,11 @@ class VideoRoute:
         return not self.off and self.note is None
 
     @property
+    def told(self) -> str | None:
+        """The note said in this run (None: every video went through the service, or none went)."""
+        return self.note if self._noted else None
+
+    @property
     def host(self) -> str:
         return urlsplit(self.base).netloc or "the video service"
 

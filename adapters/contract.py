@@ -291,6 +291,12 @@ class Adapter:
         create anything, and where the server cannot be reached it may plan with published
         defaults (saying so in `offline_note`) instead of failing."""
 
+    def notes(self) -> list[str]:
+        """What the artist should know about this target, kept in every report (plan and run)
+        as a note: a setting only the platform's own pages can change, a fallback the run took.
+        Asked after the plan or the run, so a note the run learnt is included. Never a secret."""
+        return []
+
     def account(self) -> str:
         """Stable name of the destination account/place; it keys the journal."""
         raise NotImplementedError

@@ -177,6 +177,9 @@ class DeviantArtAdapter(Adapter):
     def account(self) -> str:
         return f"{self.username or 'not-logged-in'}@{self.base.split('://', 1)[1]}"
 
+    def notes(self) -> list[str]:
+        return [AI_NOTE]  # every report says where DeviantArt's own AI-dataset label lives
+
     def where(self) -> str | None:
         if not self.username:
             return None

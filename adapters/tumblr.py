@@ -165,13 +165,14 @@ class TumblrAdapter(Adapter):
         self._need_blog()
         drip = (f"; here they are queued, {self.drip.per_day} a day, and dated the day each goes out" if self.queue
                 else f"; with queue = true Tumblr publishes {self.drip.per_day} a day instead")
-        self.offline_note = NOTES.format(blog=self.blog, queue=drip)
+        self.note = NOTES.format(blog=self.blog, queue=drip)  # in every report (`notes`)
         token = self.login_keeper.token()
         if token is None and interactive:
             self.login_keeper.interactive_login()
             token = self.login_keeper.token()
-        if token is None:
-            return  # a dry run plans without; a real run stops at its first write
+        if token is None:  # a dry run plans without; a real run stops at its first write
+            self.offline_note = "not logged in to Tumblr: planned with its published limits"
+            return
         try:
             self._check_blog()
             if self.queue and not dry_run:
@@ -179,8 +180,11 @@ class TumblrAdapter(Adapter):
         except TransientError as exc:
             if not dry_run:
                 raise
-            self.offline_note += f" ({self.api.host} could not be reached: {exc.one_line().rstrip('.')}; " \
-                                 "planned with Tumblr's published limits.)"
+            self.offline_note = (f"{self.api.host} could not be reached ({exc.one_line().rstrip('.')}): "
+                                 "planned with Tumblr's published limits")
+
+    def notes(self) -> list[str]:
+        return [self.note] if getattr(self, "note", None) else []
 
     def account(self) -> str:
         return f"{self.blog}@tumblr" + ("" if self.api.base == API_BASE else f"@{self.api.host}")

@@ -289,5 +289,7 @@ def build_report(export: Export, adapter: Adapter, plans: list[PostPlan],
         eta_text=describe_duration(eta) if eta is not None else None,
         budgets=[b.describe() + (" (the server's own figure)" if b not in caps.rate_budgets else "")
                  for b in budgets],
-        warnings=[str(p) for p in export.problems],
+        # The target's own notes (an opt-out only its settings page can switch on, a fallback
+        # taken) belong beside the export's problems: every report shows both.
+        warnings=[str(p) for p in export.problems] + [n for n in adapter.notes() if n],
     )

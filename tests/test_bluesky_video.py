@@ -145,8 +145,11 @@ def test_an_unreachable_video_service_falls_back_to_direct_upload_and_says_so_on
     closed = f"http://localhost:{free_port()}"  # nothing listens there: connection refused
     run = _run(tmp_path, bluesky_pds, account, export, closed)
     assert run.returncode == 0, run.stdout + run.stderr
-    out = " ".join((run.stdout + run.stderr).split())
-    assert out.count(FALLBACK) == 1 and "could not be reached" in out
+    said = " ".join(run.stderr.split())
+    assert said.count(FALLBACK) == 1 and "could not be reached" in said  # said once, when it happened
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [n for n in report["warnings"] if FALLBACK in " ".join(n.split())]  # and kept in the report
+    assert "Note: " + FALLBACK in " ".join(run.stdout.split())
     embeds = _embeds(bluesky_pds, account)
     assert [e["$type"] for e in embeds] == ["app.bsky.embed.video"] * 2
     for embed in embeds:  # uploaded straight to the PDS: the blob is the file pindah prepared

@@ -57,6 +57,7 @@ def test_migrating_the_sample_export_publishes_every_picture_once_and_a_rerun_ad
         args = ["migrate", str(ROOT / "sample" / "instagram-export"), "--to", "deviantart"]
         dry = run([*args, "--dry-run"], env)
         assert dry.returncode == 0 and "Time needed" in dry.stdout and sim.deviations == {}, dry.stdout + dry.stderr
+        assert 'Note: DeviantArt marks every deviation "NoAI"' in dry.stdout  # where its AI label lives
         done = run(args, env)
         assert done.returncode == 0, done.stdout + done.stderr
         published = read_gallery(sim)

@@ -53,9 +53,11 @@ def test_the_sample_export_moves_to_a_tumblr_blog_exactly_once_and_rolls_back_fo
         planned = sorted(part.text for plan in plans if not plan.skipped for part in plan.parts)
         assert sorted(post_text(p) for p in posts) == planned and len(posts) == len(planned) > 0
         assert all(p["state"] == "published" for p in posts)
-        assert "Prevent third-party sharing" in done.stderr and TOKEN not in done.stdout + done.stderr
+        assert "Note: Tumblr: posts keep their Instagram date" in done.stdout  # the run's summary says it
+        assert "Prevent third-party sharing" in done.stdout and TOKEN not in done.stdout + done.stderr
         report = json.loads((tmp_path / "report.json").read_text("utf-8"))
         assert "Prevent third-party sharing" in report["target_description"]  # the report says it too
+        assert any("tumblr.com/settings/blog/" in note for note in report["warnings"])
 
         verify = run(["verify", "--to", f"tumblr:{BLOG}"], env)
         assert verify.returncode == 0 and "everything is there" in verify.stdout, verify.stdout + verify.stderr
@@ -129,5 +131,5 @@ def test_the_queue_option_turns_backdating_off_and_says_so_in_the_plan_note(monk
     monkeypatch.delenv("PINDAH_TUMBLR_TOKEN", raising=False)
     adapter = TumblrAdapter(BLOG, {"queue": "true", "per_day": "3"})
     adapter.prepare(interactive=False, dry_run=True)
-    assert adapter.caps.backdating is False and "queued, 3 a day" in adapter.offline_note
-    assert f"tumblr.com/settings/blog/{BLOG}" in adapter.offline_note
+    assert adapter.caps.backdating is False and "queued, 3 a day" in adapter.notes()[0]
+    assert f"tumblr.com/settings/blog/{BLOG}" in adapter.notes()[0]

@@ -184,7 +184,8 @@ def test_without_a_login_a_dry_run_plans_and_a_real_run_stops_at_its_first_write
     with TumblrHttp() as server:
         adapter = TumblrAdapter(BLOG, {"api_base": server.url})
         adapter.prepare(interactive=False, dry_run=True)
-        assert server.received == [] and "Prevent third-party sharing" in adapter.offline_note
+        assert server.received == [] and "not logged in to Tumblr" in adapter.offline_note
+        assert "Prevent third-party sharing" in adapter.notes()[0]
         with pytest.raises(RunStopped, match="not logged in to Tumblr"):
             adapter.create_post(part("p11#0", "no login"))
 
