@@ -54,7 +54,7 @@ from pindah.adapters.contract import (
 
 from .contract import Adapter, Option, PostRequest, PreparedMedia, RemoteRef
 from .tumblr_api import API_BASE, UPLOAD_TIMEOUT, TumblrApi, TumblrError
-from .tumblr_auth import TOKEN_ENV, LoginIO, TumblrLogin
+from .tumblr_auth import DEFAULT_REDIRECT_PORT, TOKEN_ENV, LoginIO, TumblrLogin
 from .tumblr_npf import MediaFile, content_blocks, key_tag, media_count, post_text, tags_for
 from .tumblr_queue import DEFAULT_CAP, DripSchedule, iso
 
@@ -132,6 +132,8 @@ class TumblrAdapter(Adapter):
         Option("api_base", str, API_BASE, "Tumblr's API address"),
         Option("web_base", str, "https://www.tumblr.com", "Tumblr's web address (where the login page is)"),
         Option("token_store", str, "auto", "where the login is kept: auto, keyring or file"),
+        Option("redirect_port", int, DEFAULT_REDIRECT_PORT,
+               "port of the login's redirect URL registered with your Tumblr app (http://127.0.0.1:PORT/callback)"),
     )
 
     def __init__(self, location: str | None, config: dict[str, Any], *, http: requests.Session | None = None,

@@ -37,6 +37,7 @@ TOKEN_ENV = "PINDAH_TUMBLR_TOKEN"
 SCOPES = ("basic", "write", "offline_access")
 REGISTER_URL = "https://www.tumblr.com/oauth/apps"
 ID_SETTING = "client_id under [targets.tumblr] (or PINDAH_TARGETS_TUMBLR_CLIENT_ID)"
+DEFAULT_REDIRECT_PORT = 8914  # the app's redirect URL: http://127.0.0.1:8914/callback
 SECRET_SETTING = "client_secret (best as PINDAH_TARGETS_TUMBLR_CLIENT_SECRET)"
 
 
@@ -51,7 +52,9 @@ class TumblrLogin:
         self.store = SecretStore("tumblr", mode=mode)
         self.flow = CodeFlow("Tumblr", authorize_url=web_base.rstrip("/") + "/oauth2/authorize",
                              token_url=api.base + "/v2/oauth2/token", scopes=SCOPES,
-                             login_hint="run `pindah login tumblr` again", pkce=False)
+                             login_hint="run `pindah login tumblr` again", pkce=False,
+                             # Tumblr matches the app's registered redirect URL: one fixed address
+                             redirect_port=int(config.get("redirect_port") or DEFAULT_REDIRECT_PORT))
         self.keeper: TokenKeeper | None = None
 
     def hint(self) -> str:

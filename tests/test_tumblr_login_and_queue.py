@@ -61,14 +61,14 @@ def logged_in_adapter(server: TumblrHttp, clock: Clock, said: list[str], browser
     return adapter
 
 
-def test_the_browser_login_asks_for_basic_write_offline_access_and_keeps_the_tokens_private(tmp_path):
+def test_the_browser_login_asks_for_basic_write_offline_access_at_the_registered_redirect_and_keeps_the_tokens_private(tmp_path):
     clock, said = Clock(), []
     with TumblrHttp(clock=clock) as server:
         browser = Browser(server)
         adapter = logged_in_adapter(server, clock, said, browser)
         saved = list((tmp_path / "state" / "tokens" / "tumblr").glob("*.json"))
     assert browser.asked["scope"] == "basic write offline_access" and browser.asked["client_id"] == CLIENT_ID
-    assert browser.asked["redirect_uri"].startswith("http://127.0.0.1:") and "code_challenge" not in browser.asked
+    assert browser.asked["redirect_uri"] == "http://127.0.0.1:8914/callback" and "code_challenge" not in browser.asked
     assert said[-1].startswith(f"Logged in to Tumblr; pindah may post to {BLOG}.")
     assert len(saved) == 1 and stat.S_IMODE(saved[0].stat().st_mode) == 0o600
     shown = "\n".join(said) + repr(adapter.login_keeper.keeper.tokens)

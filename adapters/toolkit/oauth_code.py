@@ -295,6 +295,8 @@ class TokenKeeper:
 def _check_port_free(port: int, service: str) -> None:
     """The registered redirect address needs this very port: say so when it is taken."""
     probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # As the receiver itself does (HTTPServer): a port left in TIME_WAIT by the last login is free.
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         probe.bind(("127.0.0.1", port))
     except OSError:
