@@ -60,17 +60,22 @@ def generate(folder: Path, count: int) -> list[Path]:
     return paths
 
 
-def cpu_seconds() -> float:
+def cpu_seconds() -> tuple[float, float]:
     """CPU time of this process and of its reaped children (the pool's workers): what a pass
     costs whatever else the machine is running."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
-def timed(run):  # type: ignore[no-untyped-def]
-    cpu = cpu_seconds()
+WORKERS_CPU: dict[str, float] = {}  # the pool's share of a pass's CPU time, by pass
+
+
+def timed(run, name: str = ""):  # type: ignore[no-untyped-def]
+    own, children = cpu_seconds()
     value = run()
-    return value, cpu_seconds() - cpu
+    own_after, children_after = cpu_seconds()
+    WORKERS_CPU[name] = children_after - children
+    return value, own_after - own + children_after - children
 
 
 def baseline(paths: list[Path], out: Path) -> float:
@@ -175,16 +180,18 @@ def main() -> None:
         load_before = os.getloadavg()[0]
         # The passes take turns, round after round, and each keeps its best round: a burst of
         # other work on a shared machine then slows one round, not one pass.
-        runs: dict[str, list[tuple[float, float]]] = {"base": [], "single": [], "cold": []}
+        runs: dict[str, list[tuple[float, ...]]] = {"base": [], "single": [], "cold": []}
         for r in range(args.rounds):
             t, c = timed(lambda: baseline(paths, root / "baseline"))
             runs["base"].append((t, c))
             (t, single), c = timed(lambda: one_process(root / "export", names, root / f"cache-single-{r}"))
             runs["single"].append((t, c))
-            (t, results), c = timed(lambda: prefetched(root / "export", names, root / f"cache-{r}", args.workers))
-            runs["cold"].append((t, c))
+            (t, results), c = timed(lambda: prefetched(root / "export", names, root / f"cache-{r}", args.workers),
+                                    "cold")
+            runs["cold"].append((t, c, WORKERS_CPU["cold"]))
         base_sizes = [p.stat().st_size for p in (root / "baseline").iterdir()]
-        (t_base, c_base), (t_single, c_single), (t_cold, c_cold) = (min(runs[k]) for k in ("base", "single", "cold"))
+        (t_base, c_base), (t_single, c_single) = (min(runs[k]) for k in ("base", "single"))
+        t_cold, c_cold, c_workers = min(runs["cold"])
         (t_warm, again), c_warm = timed(lambda: prefetched(root / "export", names, root / f"cache-{r}", args.workers))
         load_after = os.getloadavg()[0]
 
@@ -208,6 +215,8 @@ def main() -> None:
                                     ("(c) pindah cold, prefetcher (pool)", t_cold, c_cold),
                                     ("(d) pindah cached (resume)", t_warm, c_warm)):
             print(f"{label:<40}{n / seconds:>10.2f}{t_base / seconds:>12.2f}×{cpu / n:>13.3f}")
+        print(f"    (c)'s CPU: {(c_cold - c_workers) / n:.3f} s/image in this process (hash, cache), "
+              f"{c_workers / n:.3f} in the workers (render)")
         print()
         print(f"baseline outputs: {min(base_sizes) / 1e6:.2f}-{max(base_sizes) / 1e6:.2f} MB, "
               f"{sum(s > 1_000_000 for s in base_sizes)} of {n} over 1 MB")
