@@ -94,7 +94,7 @@ def _split_between_words(text: str, tokens: Tokens, fewest: FewestParts, first_b
                          rest_budget: int, chunks: list[tuple[str, int]]) -> int | None:
     """Cut between words while every word fits a part (nearly always). Returns None when done,
     else the token where a word must be cut (only a first part smaller than a word does it)."""
-    offsets, prefix, word = tokens.offsets, tokens.prefix, tokens.first_word
+    pieces, prefix, word = tokens.pieces, tokens.prefix, tokens.first_word
     n = len(tokens)
     i = word  # the first word
     while i < n:
@@ -102,13 +102,13 @@ def _split_between_words(text: str, tokens: Tokens, fewest: FewestParts, first_b
         j = bisect.bisect_right(prefix, prefix[i] + budget, i) - 1  # tokens[i:j] fit, tokens[j] not
         if j >= n:
             last = n - 1 if (n - 1) % 2 == word else n - 2
-            chunks.append((text[offsets[i]:offsets[last + 1]], prefix[last + 1] - prefix[i]))
+            chunks.append(("".join(pieces[i:last + 1]), prefix[last + 1] - prefix[i]))
             return None
         last_run = j if j % 2 != word else j - 1  # whitespace runs i+1, i+3, ... last_run
         if last_run < i:
             return i
         cut = _best_cut(tokens, fewest, i, last_run, budget)
-        chunks.append((text[offsets[i]:offsets[cut]], prefix[cut] - prefix[i]))
+        chunks.append(("".join(pieces[i:cut]), prefix[cut] - prefix[i]))
         i = cut + 1
     return None
 
@@ -119,6 +119,8 @@ def _best_cut(tokens: Tokens, fewest: FewestParts, i: int, last_run: int, budget
     full enough (`_FLOOR`), then the fullest part."""
     least = fewest[last_run + 1]
     lo, hi = 0, (last_run - i - 1) // 2  # run number r is token i + 1 + 2r
+    if fewest[i + 2] == least:
+        hi = 0  # usually: any of the runs leaves the fewest parts, no need to search
     while lo < hi:
         mid = (lo + hi) // 2
         if fewest[i + 2 + 2 * mid] == least:
@@ -128,10 +130,9 @@ def _best_cut(tokens: Tokens, fewest: FewestParts, i: int, last_run: int, budget
     first_run = i + 1 + 2 * lo
     base = tokens.prefix[i]
     for quality in (PARAGRAPH, LINE, SENTENCE):
-        runs = tokens.breaks[quality]
-        k = bisect.bisect_right(runs, last_run) - 1
-        if k >= 0 and runs[k] >= first_run and tokens.prefix[runs[k]] - base >= _FLOOR[quality] * budget:
-            return runs[k]
+        run = tokens.last_break(quality, first_run, last_run)
+        if run is not None and tokens.prefix[run] - base >= _FLOOR[quality] * budget:
+            return run
     return last_run
 
 

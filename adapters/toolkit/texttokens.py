@@ -18,15 +18,15 @@ from __future__ import annotations
 import bisect
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate, compress
-from typing import Callable
 
 import regex
 
 from pindah.adapters.contract import TextCounting
 
-from .textcount import GRAPHEME, Measure, raw_length, text_length
+from .textcount import GRAPHEME, Measure, text_length
 
 # Whitespace a text may be broken at. No-break spaces (French « », figures) are glue, not gaps.
 _NO_BREAK = "\u00a0\u2007\u202f"
@@ -54,17 +54,23 @@ WORD, SPACE, SENTENCE, LINE, PARAGRAPH = range(5)
 
 @dataclass(frozen=True, eq=False)
 class Tokens:
-    """Token k spans text[offsets[k]:offsets[k + 1]]; words are the tokens k with k % 2 == first_word."""
+    """Token k is pieces[k], at text[offsets[k]:offsets[k + 1]]; words are the tokens k with
+    k % 2 == first_word."""
 
-    offsets: list[int]  # len = tokens + 1
+    pieces: list[str]
     weights: list[int]
-    quality: list[int]
+    kinds: list[int]  # a run: SPACE / LINE / PARAGRAPH (not yet SENTENCE); a word: its facts (bits)
     prefix: list[int]  # prefix[k] = total weight of tokens[:k] (len = tokens + 1)
     first_word: int  # 0 when the text starts with a word, 1 when with whitespace
-    breaks: dict[int, list[int]]  # SENTENCE / LINE / PARAGRAPH -> indexes of such runs, ascending
 
     def __len__(self) -> int:
         return len(self.weights)
+
+    @functools.cached_property
+    def offsets(self) -> list[int]:
+        """Where each token starts, and the end (len = tokens + 1); only cuts inside words
+        need them all, so they are worked out on first use."""
+        return list(accumulate(map(len, self.pieces), initial=0))
 
     @property
     def starts(self) -> list[int]:
@@ -73,6 +79,28 @@ class Tokens:
     @property
     def ends(self) -> list[int]:
         return self.offsets[1:]
+
+    @functools.cached_property
+    def quality(self) -> list[int]:
+        """Break quality of each token (WORD for words); only cuts inside words need them all."""
+        quality = self.kinds.copy()
+        quality[self.first_word::2] = [WORD] * len(quality[self.first_word::2])
+        for k in range(1 - self.first_word, len(quality), 2):
+            if quality[k] == SPACE and k and self.kinds[k - 1] & _ENDS_SENTENCE:
+                quality[k] = SENTENCE
+        return quality
+
+    def last_break(self, quality: int, first_run: int, last_run: int) -> int | None:
+        """The last of the runs first_run, first_run + 2, ... last_run with that quality (a
+        SENTENCE run is a plain space after a word ending in . ! ? and quotes), or None."""
+        kinds = self.kinds
+        if quality != SENTENCE:
+            runs = kinds[last_run:first_run - 1 if first_run else None:-2]  # backwards
+            return last_run - 2 * runs.index(quality) if quality in runs else None
+        ends = [k for k in compress(range(first_run, last_run + 1, 2),
+                                    map(_ENDS_SENTENCE.__and__, kinds[first_run - 1:last_run:2]))
+                if kinds[k] == SPACE]
+        return ends[-1] if ends else None
 
     @property
     def longest_word(self) -> int:
@@ -100,22 +128,12 @@ def tokenize(text: str, counting: TextCounting, url_weight: int | None) -> Token
     n = len(pieces)
     weights = _looked_up(_WEIGHTS.setdefault((counting, url_weight), {}), pieces,
                          functools.partial(text_length, caps=Measure(counting, url_weight)))
-    quality = kinds  # runs' qualities are their kinds; words' kinds (their facts) become WORD
-    runs = range(1, n, 2)  # piece 2w + 1 is the run after word 2w
-    sentence_ends = [k for k in compress(runs, map(_ENDS_SENTENCE.__and__, kinds[0::2])) if kinds[k] == SPACE]
-    quality[0::2] = [WORD] * ((n + 1) // 2)
-    for k in sentence_ends:  # a run after a word ending in . ! ? (and quotes), unless it breaks a line
-        quality[k] = SENTENCE
     # Only the first and last pieces can be empty; they are no tokens.
     lo = 1 if pieces[0] == "" else 0
     hi = n - (1 if pieces[-1] == "" and n > lo else 0)
-    breaks: dict[int, list[int]] = {SENTENCE: [], LINE: [], PARAGRAPH: []}
-    for k in compress(runs, map(SPACE.__lt__, quality[1::2])):
-        breaks[quality[k]].append(k - lo)
-    offsets = list(accumulate(map(len, pieces), initial=0))
     if lo or hi < n:
-        offsets, weights, quality = offsets[lo:hi + 1], weights[lo:hi], quality[lo:hi]
-    return Tokens(offsets, weights, quality, list(accumulate(weights, initial=0)), lo, breaks)
+        pieces, weights, kinds = pieces[lo:hi], weights[lo:hi], kinds[lo:hi]
+    return Tokens(pieces, weights, kinds, list(accumulate(weights, initial=0)), lo)
 
 
 # What a word tells about the whitespace beside it, worked out once per distinct word (bits):
