@@ -26,9 +26,10 @@ Videos are not transcoded (no ffmpeg): an accepted format within `video_max_byte
 recording location, make and model are blanked in place (`mp4.strip_user_data`); anything else is
 skipped with a reason.
 
-The work is split so it can run on every core (`migrator.prefetch`): `begin` (this process: read,
-hash, cache lookup), `render` (bytes to bytes, picklable, runs in a worker), `finish` (cache).
-`process_media` is the three in a row.
+The work is split so it can run on every core (`migrator.prefetch`): `begin` (this process: read
+and hash once, cache lookup), `render` (bytes to bytes, picklable, runs in a worker; or
+`render_file`, for a file on disk the worker reads itself after checking its hash), `finish`
+(cache). `process_media` is the three in a row.
 
 Cache: outputs live in `cache_dir`, named by the source's SHA-256 and a digest of the pipeline
 version, the capability fields that shape the output and the `SaveExtras`; a JSON sidecar written
