@@ -203,7 +203,7 @@ def _keep_freed_memory() -> None:
     than glibc there is no `mallopt`, and nothing to do."""
     try:
         mallopt = ctypes.CDLL(None).mallopt  # the C library this Python runs on
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # TypeError: Windows has no such handle
         return
     mallopt(_M_MMAP_THRESHOLD, 32 << 20)
     mallopt(_M_TRIM_THRESHOLD, 128 << 20)
