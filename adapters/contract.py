@@ -87,7 +87,11 @@ class Capabilities:
     def describe(self) -> list[tuple[str, str]]:
         """Human lines for `pindah targets`."""
         def size(n: int | None) -> str:
-            return "no limit" if n is None else (f"{n / MIB:g} MB" if n >= MIB else f"{n / 1000:g} kB")
+            if n is None:
+                return "no limit"
+            if n % MIB == 0:
+                return f"{n // MIB} MB"
+            return f"{n:,} bytes"  # a decimal limit (Bluesky's 2,000,000) shown exactly, not as 1.90735 MB
 
         rows = [
             ("text", "no limit" if self.max_text is None else f"{self.max_text} {self.text_counting.value}"

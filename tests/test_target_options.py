@@ -119,3 +119,11 @@ def test_an_undeclared_setting_of_a_third_party_target_still_reads_both_environm
     assert Plain(None, {"colour": "red"}).setting("colour") == "blue"
     monkeypatch.setenv("PINDAH_TARGETS_PLAIN_COLOUR", "green")
     assert Plain(None, {"colour": "red"}).setting("colour") == "green"
+
+
+def test_pindah_targets_shows_every_size_limit_exactly_as_the_platform_states_it():
+    shown = CliRunner().invoke(cli, ["targets"], terminal_width=200)
+    assert shown.exit_code == 0, shown.output
+    assert "up to 2,000,000 bytes" in shown.output  # Bluesky's lexicon figure, not "1.90735 MB"
+    assert "up to 16 MB" in shown.output  # Mastodon's 16 MiB, as Mastodon says it
+    assert not re.search(r"\d\.\d{3,} MB", shown.output)
