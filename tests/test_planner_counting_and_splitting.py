@@ -14,6 +14,7 @@ from pindah.adapters.contract import TextCounting
 from pindah.adapters.toolkit import textparse
 from pindah.adapters.toolkit.textcount import Measure, text_length
 from pindah.adapters.toolkit.textsplit import fit_prefix, split_to_fit, truncate
+from pindah.adapters.toolkit.texttokens import FewestParts, tokenize
 from pindah.migrator.planner import plan_post
 from tests.planner_support import (ALL_CAPS, ARTIST, BLUESKY, BYTES, MASTODON, PIXELFED, assert_caption_kept,
                                    assert_every_part_fits, grapheme_bounds, make_post)
@@ -124,3 +125,19 @@ def test_split_to_fit_cuts_any_unicode_on_grapheme_boundaries_and_keeps_all_of_i
         assert found in bounds and found + len(chunk) in bounds
         pos = found + len(chunk)
     assert gap.fullmatch(text, pos)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["ink", "watercolour", "a", "👩‍🎨", "https://t.co/x", ".", " ", "\n", "\n\n"]),
+                min_size=1, max_size=120).map("".join),
+       st.integers(min_value=12, max_value=60), st.sampled_from([BLUESKY, MASTODON]))
+def test_the_backward_packing_finds_exactly_the_first_word_needing_no_more_parts(text, budget, caps):
+    # `_best_cut` takes the earliest cut that keeps the fewest parts from `earliest` instead
+    # of searching the counts word by word: both must name the same word, for every count.
+    tokens = tokenize(text, caps.text_counting, caps.url_weight)
+    if not len(tokens) or tokens.longest_word > budget:
+        return
+    fewest = FewestParts(tokens, budget)
+    words = range(tokens.first_word, len(tokens), 2)
+    for parts in range(1, fewest[tokens.first_word] + 1):
+        assert fewest.earliest(parts) == min(k for k in words if fewest[k] <= parts)

@@ -118,16 +118,7 @@ def _best_cut(tokens: Tokens, fewest: FewestParts, i: int, last_run: int, budget
     (a suffix of them, since fewer words never need more parts), then the best break that is
     full enough (`_FLOOR`), then the fullest part."""
     least = fewest[last_run + 1]
-    lo, hi = 0, (last_run - i - 1) // 2  # run number r is token i + 1 + 2r
-    if fewest[i + 2] == least:
-        hi = 0  # usually: any of the runs leaves the fewest parts, no need to search
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if fewest[i + 2 + 2 * mid] == least:
-            hi = mid
-        else:
-            lo = mid + 1
-    first_run = i + 1 + 2 * lo
+    first_run = max(i + 1, fewest.earliest(least) - 1)  # the run before that word, or this part's first
     base = tokens.prefix[i]
     for quality in (PARAGRAPH, LINE, SENTENCE):
         run = tokens.last_break(quality, first_run, last_run)

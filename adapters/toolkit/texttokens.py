@@ -205,7 +205,28 @@ class FewestParts:
         n = len(tokens)
         last_word = n - 1 if (n - 1) % 2 == tokens.first_word else n - 2
         self._end_weight = tokens.prefix[last_word + 1] if n else 0
+        self._last_word = last_word
         self._memo: dict[int, int] = {n: 0}
+        self._earliest: dict[int, int] = {}
+
+    def earliest(self, parts: int) -> int:
+        """The first word k with fewest[k] <= parts: `parts` parts packed backwards from the
+        end, each as long as it can be, start there, and no packing of that many reaches
+        further back (the greedy forward count is the fewest, so a later word needs no more).
+        One walk of `parts` binary searches instead of a chain of counts per probe."""
+        found = self._earliest.get(parts)
+        if found is None:
+            prefix, word, budget = self._tokens.prefix, self._tokens.first_word, self._budget
+            end, found = self._last_word + 1, word  # a part spans tokens[start:end]
+            for _ in range(parts):
+                start = bisect.bisect_left(prefix, prefix[end] - budget)
+                start += start % 2 != word  # a part starts with a word, not a run
+                if start <= word:
+                    found = word
+                    break
+                found, end = start, start - 1  # the run before it is dropped
+            self._earliest[parts] = found
+        return found
 
     def __getitem__(self, k: int) -> int:
         memo, toks, budget = self._memo, self._tokens, self._budget
