@@ -347,6 +347,8 @@ def _caption(raw: str, options: PlanOptions) -> str:
 def _extras(post: Post, rules: _Rules, url: str | None, plan: PostPlan) -> str:
     """Date line and footer for the first part ("" when there are none)."""
     options = rules.options
+    if not rules.date_line[bool(url)] and not rules.footers[bool(url)]:
+        return ""  # e.g. a target that backdates, and no footer: no date to write out
     local = post.taken_at.astimezone(options.date_tz)
     # isoformat is strftime("%Y-%m-%d") without its cost, for the years it zero-pads alike
     iso = local.date().isoformat() if local.year >= 1000 else local.strftime("%Y-%m-%d")
