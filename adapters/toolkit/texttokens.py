@@ -196,8 +196,8 @@ def _run_quality(run: str) -> int:
 
 class FewestParts:
     """fewest[k]: the fewest `budget`-sized parts the text from token k needs, cutting only
-    between words. Never less from a later token, so callers can bisect over it. Computed on
-    demand (a chain of greedy parts, a handful per caption), remembered per token."""
+    between words. Never less from a later token: `earliest(n)` is where it drops to n.
+    Computed on demand (a chain of greedy parts, a handful per caption), remembered per token."""
 
     def __init__(self, tokens: Tokens, budget: int) -> None:
         self._tokens = tokens
