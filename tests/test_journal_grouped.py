@@ -16,6 +16,7 @@ from pindah.migrator.journal import Journal
 from pindah.migrator.planner import PlanOptions, plan_posts
 from pindah.migrator.runner import Runner
 from pindah.migrator.sources import read_export
+
 from tests.exportbuilder.meta_json import write_meta_json
 from tests.exportbuilder.spec import SynthMedia, SynthPost
 from tests.fake_target import FakeAdapter, Server
@@ -75,7 +76,6 @@ def test_every_call_finds_its_about_to_record_and_every_earlier_outcome_on_disk(
         assert earlier == len(seen), "every post created before this call is recorded as published"
         if op == "create":
             seen.append(arg.key)
-        return None
 
     server = Server(fail=lambda op, arg: check(op, arg))
     server_calls = server.calls
