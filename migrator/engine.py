@@ -8,13 +8,15 @@ a real run would call the target.
 from __future__ import annotations
 
 import hashlib
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
-from pindah.adapters.contract import Adapter
+from pindah.adapters.contract import Adapter, PreparedMedia
+from pindah.adapters.toolkit.files import write_atomic
 from pindah.adapters.toolkit.paths import cache_dir, state_dir
 
 from . import journal as J
@@ -40,6 +42,8 @@ from .stamp import Stamp
 from .targets import slug
 
 MAX_THUMBNAILS = 400  # keeps the HTML report a few MB even for 20,000 posts
+_PREVIEW_URI = re.compile(r"data:image/jpeg;base64,[A-Za-z0-9+/]+=*")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,7 @@ class ReportPreviews:
         prepared = result.prepared
         if prepared is not None and prepared.mime.startswith("image/") and self._queued < MAX_THUMBNAILS:
             self._queued += 1
-            self._pool.submit(thumbnail_data_uri, prepared.path)
+            self._pool.submit(report_preview, prepared)
 
     def finish(self, *, cancel: bool = False) -> None:
         """Wait for the previews queued (or drop those not started: a run stopped by Ctrl-C)."""
@@ -171,6 +175,30 @@ class ReportPreviews:
 
     def __exit__(self, *exc: object) -> None:
         self.finish(cancel=True)
+
+
+def report_preview(prepared: PreparedMedia) -> str | None:
+    """The report's preview of one prepared image (a data: URI), or None.
+
+    Drawn once per prepared file and kept beside the media cache, named by the file's SHA-256:
+    the dry run draws them and the run after it reads them, instead of decoding every picture
+    again (200 photos: ~2.4 s of CPU, which a local server would otherwise wait for)."""
+    kept = cache_dir() / "previews" / f"{prepared.sha256}.txt" if _SHA256.fullmatch(prepared.sha256) else None
+    if kept is not None:
+        try:
+            text = kept.read_text("ascii")
+            if _PREVIEW_URI.fullmatch(text):
+                return text
+        except (OSError, UnicodeDecodeError):
+            pass  # not drawn yet (or unreadable): draw it
+    uri = thumbnail_data_uri(prepared.path)
+    if uri is not None and kept is not None:
+        try:
+            kept.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            write_atomic(kept, uri.encode("ascii"), private=True)
+        except OSError:
+            pass  # a preview not kept is drawn again next time
+    return uri
 
 
 @dataclass
@@ -262,7 +290,7 @@ def build_report(export: Export, adapter: Adapter, plans: list[PostPlan],
             prepared = result.prepared if result else None
             if thumbs < MAX_THUMBNAILS and prepared is not None and prepared.mime.startswith("image/"):
                 # The prepared file, never the raw export file: one safe decoder for what we wrote.
-                thumb = thumbnail_data_uri(prepared.path)
+                thumb = report_preview(prepared)
                 thumbs += thumb is not None
             media.append(ReportMedia(
                 source_path=item.path, mime=item.mime, width=item.width, height=item.height,
