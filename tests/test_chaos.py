@@ -82,8 +82,11 @@ OPEN_WRITES = 6  # Journal.open writes the schema version and five meta rows
 
 
 def _said(done) -> str:
-    """stderr with rich's wrapping undone (it wraps at 80 columns when not on a terminal)."""
-    return " ".join(done.stderr.split())
+    """stderr from its "Error:" line on, with rich's wrapping undone (it wraps at 80 columns when
+    not on a terminal). Notes said earlier in the run (a video sent the direct road) come before."""
+    lines = done.stderr.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("Error:")), 0)
+    return " ".join(" ".join(lines[start:]).split())
 
 
 def test_journal_writes_failing_like_a_full_disk_stop_cleanly_and_lose_nothing_on_resume(
