@@ -24,7 +24,7 @@ from .app.edits import load_edits
 from .journal import Journal, journals_for  # noqa: F401 - engine.journals_for is used by tests
 from .kitjournal import refresh as refresh_by_hand
 from .media import MediaResult
-from .model import Post, PostKind, iso_utc
+from .model import MediaType, Post, PostKind, iso_utc
 from .planner import PlanOptions, PostPlan, plan_posts, without_its_media
 from .prefetch import Prefetcher
 from .ratelimit import ServerLimits, estimate_with
@@ -252,7 +252,7 @@ def build_report(export: Export, adapter: Adapter, plans: list[PostPlan],
                  states: dict[str, Known], *, dry_run: bool, limits: ServerLimits | None = None) -> RunReport:
     posts: list[ReportPost] = []
     thumbs = 0
-    counts = {"media": 0, "posts": 0}
+    counts = {"media": 0, "videos": 0, "posts": 0}  # "media" counts videos too (ratelimit.py)
     for plan in plans:
         post = plan.post
         known = states.get(post.id)
@@ -274,6 +274,7 @@ def build_report(export: Export, adapter: Adapter, plans: list[PostPlan],
         if word in ("will publish", "pending"):
             counts["posts"] += len(plan.parts)
             counts["media"] += sum(len(p.media) for p in plan.parts)
+            counts["videos"] += sum(post.media[mi].type is MediaType.VIDEO for p in plan.parts for mi in p.media)
         rows_by_idx = {r.idx: r for r in part_rows}
         parts = []
         for part in plan.parts:

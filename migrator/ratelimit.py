@@ -2,7 +2,8 @@
 
 A `RateBudget` says "at most N calls of this class in any W seconds". Remote operations are
 classed as "media" (uploads), "posts" (creates) and "deletes"; a budget named "requests"
-covers every call. Calls are logged in the journal, so a daily budget spent yesterday evening
+covers every call. A video upload is "videos": "media" budgets count it too (Tumblr's 150
+pictures and videos a day), "videos" budgets count videos alone (its 10 videos a day). Calls are logged in the journal, so a daily budget spent yesterday evening
 still counts this morning, across runs.
 
 When the next call would have to wait longer than `max_wait`, the run stops cleanly with the
@@ -28,7 +29,7 @@ from pindah.adapters.contract import RateBudget
 
 from .errors import RunStopped
 
-OPERATIONS = ("media", "posts", "deletes")
+OPERATIONS = ("media", "videos", "posts", "deletes")
 ALL_CALLS = "requests"
 
 
@@ -38,7 +39,7 @@ class CallLog(Protocol):
 
 
 def applies(budget: RateBudget, operation: str) -> bool:
-    return budget.name == operation or budget.name == ALL_CALLS
+    return _covers(budget.name, operation)
 
 
 @dataclass
@@ -203,7 +204,7 @@ def watch_rates(adapter: Any, observer: Callable[[Any], None]) -> bool:
 
 
 def _covers(name: str, operation: str) -> bool:
-    return name == operation or name == ALL_CALLS
+    return name == operation or name == ALL_CALLS or (operation == "videos" and name == "media")
 
 
 def estimate_seconds(budgets: Iterable[RateBudget], counts: dict[str, int], *,
@@ -217,7 +218,8 @@ def estimate_seconds(budgets: Iterable[RateBudget], counts: dict[str, int], *,
     """
     used = used or {}
     resets_in = resets_in or {}
-    total = sum(counts.values())
+    # counts["media"] holds every upload, videos included; counts["videos"] the videos among them.
+    total = sum(n for name, n in counts.items() if name != "videos")
     seconds = total * call_seconds
     for b in budgets:
         n = total if b.name == ALL_CALLS else counts.get(b.name, 0)

@@ -268,7 +268,8 @@ class Runner:
                 row.uploaded_at is not None and self.clock() - row.uploaded_at < self.adapter.caps.media_reuse_seconds)
             if fresh:
                 return row.remote, prepared.alt_text
-        self.pacer.acquire("media")
+        # A video is paced as one: "videos" budgets (Tumblr's 10 a day) and "media" ones both count it.
+        self.pacer.acquire("videos" if prepared.mime in self.adapter.caps.video_mime_types else "media")
         self.journal.media_uploading(post.id, mi, prepared.sha256)
         self.journal.durable()  # "uploading" (and all written before it) on disk before the upload
         try:
