@@ -21,7 +21,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from pindah.adapters.contract import PostFailed, RunStopped, TargetError, TransientError
@@ -32,6 +31,8 @@ from pindah.adapters.toolkit.http import (
     HttpError,
     RateObserver,
     error_text,
+    retry_after_seconds,
+    server_time,
     to_target_error,
 )
 from pindah.adapters.toolkit.oauth_code import TokenKeeper
@@ -132,12 +133,12 @@ class DeviantArtApi:
         if status >= 400 or (isinstance(body, dict) and body.get("status") == "error"):
             error = str(body.get("error") or "") if isinstance(body, dict) else ""
             said = error_text(response).replace(token, "[token]")
-            retry = _retry_after(response.headers.get("Retry-After")) if status in (429, 403) else None
+            retry = retry_after_seconds(response.headers.get("Retry-After"), time.time()) if status in (429, 403) else None
             raise ApiError(max(status, 400), said, host=self.wire.host, error=error,
                            retry_after=retry)
         if body is None and status != 204:
             raise ApiError(status, "answered with something that is not JSON", host=self.wire.host)
-        return Reply(status, body, _date(response.headers.get("Date")))
+        return Reply(status, body, server_time(response.headers.get("Date")))
 
 
 def _rate_refusal(exc: ApiError) -> bool:
@@ -150,20 +151,3 @@ def _rewind(files: Any) -> None:
         handle = value[1] if isinstance(value, tuple) and len(value) > 1 else None
         if hasattr(handle, "seek"):
             handle.seek(0)
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        moment = _date(value)
-        return None if moment is None else max(0.0, moment - time.time())
-
-
-def _date(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError):
-        return None

@@ -16,55 +16,38 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
-from tests.faultproxy import LoopbackService
 from tests.mastodon_sim import TOKEN, SimServer
+from tests.sim_http import SimHttp
+
+UPLOAD_PATHS = ("/api/v1/media", "/api/v2/media")
 
 
-class MastodonHttp(LoopbackService):
+class MastodonHttp(SimHttp):
     def __init__(self, flavour: str = "mastodon", **sim_kw: Any) -> None:
-        super().__init__()
+        super().__init__(self._answer)
         sim_kw.setdefault("video_polls", 0)
         self.sim = SimServer(flavour=flavour, base=self.url, clock=time.time, **sim_kw)
-        self.lock = threading.Lock()
-        self.received: list[tuple[str, str, dict[str, str], bytes]] = []
         self.uploads: dict[str, bytes] = {}
 
     @property
     def token(self) -> str:
         return self.sim.token
 
-    def _handle(self, h: BaseHTTPRequestHandler) -> None:
-        length = int(h.headers.get("Content-Length") or 0)
-        body = h.rfile.read(length) if length else b""
-        headers = {k: v for k, v in h.headers.items()}
-        prepared = requests.Request(h.command, self.url + h.path, headers=headers, data=body or None).prepare()
-        if body:
-            prepared.body = body
-        with self.lock:
-            self.received.append((h.command, h.path.split("?", 1)[0], headers, body))
-            status, out_headers, out = self.sim._handle(prepared)
-            if status in (200, 202) and h.path.split("?", 1)[0] in ("/api/v1/media", "/api/v2/media"):
-                media_id = json.loads(out).get("id") if isinstance(out, str) else None
-                if media_id:
-                    self.uploads[str(media_id)] = _file_of(headers.get("Content-Type", ""), body)
-        if isinstance(out, Exception):
-            h.close_connection = True
-            h.connection.close()
-            return
-        data = out.encode() if isinstance(out, str) else (out or b"")
-        h.send_response_only(status)
-        for name, value in out_headers.items():
-            h.send_header(name, value)
-        h.send_header("Content-Length", str(len(data)))
-        h.end_headers()
-        h.wfile.write(data)
+    def _answer(self, prepared: requests.PreparedRequest) -> tuple[int, dict[str, str], Any]:
+        """The SimServer's answer; an accepted upload's file is kept for `upload_of`."""
+        status, out_headers, out = self.sim._handle(prepared)
+        if status in (200, 202) and urlsplit(prepared.url or "").path in UPLOAD_PATHS:
+            media_id = json.loads(out).get("id") if isinstance(out, str) else None
+            if media_id:
+                body = prepared.body if isinstance(prepared.body, bytes) else b""
+                self.uploads[str(media_id)] = _file_of(prepared.headers.get("Content-Type", ""), body)
+        return status, out_headers, out
 
     # -- reading the server back ----------------------------------------------------------------
     def statuses(self) -> list[dict[str, Any]]:

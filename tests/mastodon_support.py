@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 import responses
-
 from pindah.adapters.contract import PostRequest, PreparedMedia, RemoteRef
 from pindah.adapters.mastodon import MastodonAdapter
 from pindah.migrator.journal import Journal
 from pindah.migrator.planner import PlanOptions, plan_posts
 from pindah.migrator.runner import Runner
 from pindah.migrator.sources import read_export
+
+from tests.clock import Clock
 from tests.exportbuilder.meta_json import write_meta_json
 from tests.exportbuilder.spec import SynthMedia, SynthPost
 from tests.mastodon_sim import T_NOW, TOKEN, SimServer
@@ -29,19 +30,17 @@ FLAVOURS = ("mastodon", "pixelfed", "gotosocial")
 T0 = 1_500_000_000  # 2017-07-14
 
 
-class FakeTime:
+class FakeTime(Clock):
     """One clock for the adapter, the runner's pacer and the simulated server; sleeping moves it."""
 
     def __init__(self, start: float = T_NOW) -> None:
-        self.now = start
-        self.slept: list[float] = []
+        super().__init__(start)
 
     def clock(self) -> float:
         return self.now
 
     def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += max(0.0, seconds)
+        super().sleep(max(0.0, seconds))
 
 
 @pytest.fixture(autouse=True, name="_private_state")

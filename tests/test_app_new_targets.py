@@ -32,14 +32,18 @@ def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return private_home(monkeypatch, tmp_path)
 
 
+def _settings(monkeypatch: pytest.MonkeyPatch, target: str, **values: str) -> None:
+    """The artist's own app (client id and secret) and where the platform is, as settings."""
+    for key, value in {**values, "TOKEN_STORE": "file"}.items():
+        monkeypatch.setenv(f"PINDAH_TARGETS_{target.upper()}_{key}", value)
+
+
 def test_tumblr_is_offered_and_its_login_in_the_browser_adds_the_blog(home: Path, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     assert "tumblr" in targets.available(), targets.broken()
     with TumblrHttp() as server:
         # The artist's own Tumblr app (its client id and secret) and where Tumblr is, as settings.
-        for key, value in (("API_BASE", server.url), ("CLIENT_ID", CLIENT_ID), ("CLIENT_SECRET", CLIENT_SECRET),
-                           ("TOKEN_STORE", "file")):
-            monkeypatch.setenv(f"PINDAH_TARGETS_TUMBLR_{key}", value)
+        _settings(monkeypatch, "tumblr", API_BASE=server.url, CLIENT_ID=CLIENT_ID, CLIENT_SECRET=CLIENT_SECRET)
         app = AppClient()
         app.choose_sample(home)
         places = app.get("/places").text
@@ -69,9 +73,7 @@ def test_deviantart_is_offered_without_a_location_and_its_login_in_the_browser_a
     sim = DeviantArtSim()
     with SimHttp(sim.handle) as server:
         sim.base = server.url
-        for key, value in (("API", server.url), ("CLIENT_ID", DA_CLIENT_ID), ("CLIENT_SECRET", DA_CLIENT_SECRET),
-                           ("TOKEN_STORE", "file")):
-            monkeypatch.setenv(f"PINDAH_TARGETS_DEVIANTART_{key}", value)
+        _settings(monkeypatch, "deviantart", API=server.url, CLIENT_ID=DA_CLIENT_ID, CLIENT_SECRET=DA_CLIENT_SECRET)
         app = AppClient()
         app.choose_sample(home)
         places = app.get("/places").text

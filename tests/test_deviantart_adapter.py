@@ -26,6 +26,7 @@ from pindah.adapters.toolkit.oauth import LoginIO
 from pindah.adapters.toolkit.oauth_code import TokenSet
 from pindah.adapters.toolkit.tokens import SecretStore
 
+from tests.clock import Clock
 from tests.deviantart_sim import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -41,22 +42,9 @@ BASE = "https://www.deviantart.com"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(40)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_750_000_000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(1_750_000_000.0)
 
 
 @pytest.fixture

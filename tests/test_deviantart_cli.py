@@ -4,6 +4,8 @@ deviantart` end to end against the simulated DeviantArt over loopback HTTP (read
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,18 @@ pytestmark = pytest.mark.deviantart
 
 ROOT = Path(__file__).resolve().parent.parent
 CAPS = DeviantArtAdapter.capabilities
+
+
+@contextmanager
+def logged_in_deviantart(tmp_path: Path, sim: DeviantArtSim, **settings: str) -> Iterator[dict[str, str]]:
+    """The simulation served on 127.0.0.1, pindah logged in to it, and the environment of a run
+    (extra `[targets.deviantart]` settings by key, e.g. PER_HOUR="100000")."""
+    with SimHttp(sim.handle) as server:
+        sim.base = server.url
+        log_in(server.url, tmp_path / "state")
+        extra = {f"PINDAH_TARGETS_DEVIANTART_{key}": value for key, value in settings.items()}
+        yield base_env(tmp_path, PINDAH_TARGETS_DEVIANTART_API=server.url,
+                       PINDAH_TARGETS_DEVIANTART_TOKEN_STORE="file", **extra)
 
 
 def test_pindah_targets_lists_deviantart_with_its_limits(tmp_path):
@@ -49,11 +63,7 @@ def test_a_long_caption_stays_whole_in_one_description_and_a_text_post_is_left_o
 
 def test_migrating_the_sample_export_publishes_every_picture_once_and_a_rerun_adds_nothing(tmp_path):
     sim = DeviantArtSim()
-    with SimHttp(sim.handle) as server:
-        sim.base = server.url
-        log_in(server.url, tmp_path / "state")
-        env = base_env(tmp_path, PINDAH_TARGETS_DEVIANTART_API=server.url,
-                       PINDAH_TARGETS_DEVIANTART_TOKEN_STORE="file")
+    with logged_in_deviantart(tmp_path, sim) as env:
         args = ["migrate", str(ROOT / "sample" / "instagram-export"), "--to", "deviantart"]
         dry = run([*args, "--dry-run"], env)
         assert dry.returncode == 0 and "Time needed" in dry.stdout and sim.deviations == {}, dry.stdout + dry.stderr
@@ -76,11 +86,7 @@ def test_migrating_the_sample_export_publishes_every_picture_once_and_a_rerun_ad
 
 def test_a_migration_slowed_down_by_deviantart_waits_and_still_publishes_every_picture_once(tmp_path):
     sim = DeviantArtSim(burst=4, burst_window=2.0, retry_after=1.0)  # a velocity filter, like DeviantArt's
-    with SimHttp(sim.handle) as server:
-        sim.base = server.url
-        log_in(server.url, tmp_path / "state")
-        env = base_env(tmp_path, PINDAH_TARGETS_DEVIANTART_API=server.url,
-                       PINDAH_TARGETS_DEVIANTART_TOKEN_STORE="file", PINDAH_TARGETS_DEVIANTART_PER_HOUR="100000")
+    with logged_in_deviantart(tmp_path, sim, PER_HOUR="100000") as env:
         export = chaos_export(tmp_path / "export", 4, seed=7)
         done = run(["migrate", str(export.root), "--to", "deviantart"], env)
         assert done.returncode == 0, done.stdout + done.stderr
@@ -91,11 +97,7 @@ def test_a_migration_slowed_down_by_deviantart_waits_and_still_publishes_every_p
 
 def test_a_rollback_never_claims_a_deletion_and_names_each_deviation_to_delete_by_hand(tmp_path):
     sim = DeviantArtSim()
-    with SimHttp(sim.handle) as server:
-        sim.base = server.url
-        log_in(server.url, tmp_path / "state")
-        env = base_env(tmp_path, PINDAH_TARGETS_DEVIANTART_API=server.url,
-                       PINDAH_TARGETS_DEVIANTART_TOKEN_STORE="file", PINDAH_TARGETS_DEVIANTART_PER_HOUR="100000")
+    with logged_in_deviantart(tmp_path, sim, PER_HOUR="100000") as env:
         export = chaos_export(tmp_path / "export", 3, seed=5)
         assert run(["migrate", str(export.root), "--to", "deviantart"], env).returncode == 0
         published = dict(sim.deviations)

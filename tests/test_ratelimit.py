@@ -15,25 +15,13 @@ from pindah.migrator.planner import PlanOptions, plan_posts
 from pindah.migrator.ratelimit import Pacer, ServerLimits, estimate_with
 from pindah.migrator.runner import Runner
 from pindah.migrator.sources import read_export
+from tests.clock import Clock
 from tests.exportbuilder.meta_json import write_meta_json
 from tests.exportbuilder.spec import SynthMedia, SynthPost
 from tests.fake_target import FakeAdapter, Server
 
 T0 = 1_600_000_000
 DEFAULTS = (RateBudget("requests", 300, 300),)  # the platform's published default: 300 per 5 min
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def pacer(clock: Clock, **kwargs) -> Pacer:

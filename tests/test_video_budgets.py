@@ -12,7 +12,7 @@ from pindah.adapters.contract import RateBudget
 from pindah.migrator.errors import RunStopped
 from pindah.migrator.journal import Journal
 from pindah.migrator.ratelimit import Pacer, estimate_seconds
-from tests.test_ratelimit import Clock
+from tests.clock import Clock
 
 DAY = 86400.0
 TUMBLR_LIKE = (RateBudget("media", 3, DAY), RateBudget("videos", 1, DAY), RateBudget("posts", 250, DAY))

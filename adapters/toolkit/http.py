@@ -141,13 +141,13 @@ def _header(headers: Any, *names: str) -> str | None:
 def read_rate(host: str, family: str, response: requests.Response, local_now: float) -> RateReport | None:
     """The budget an answer describes, or None when it carries no rate-limit header."""
     h = response.headers
-    server_now = _server_time(h.get("Date"))
+    server_now = server_time(h.get("Date"))
     if server_now is not None and abs(server_now - local_now) <= 2:
         server_now = local_now  # Date has whole seconds: only a real clock difference counts
     until = parse_reset(_header(h, "X-RateLimit-Reset", "RateLimit-Reset"), server_now=server_now, local_now=local_now)
     remaining = _int(_header(h, "X-RateLimit-Remaining", "RateLimit-Remaining"))
     limit = _int(_header(h, "X-RateLimit-Limit", "RateLimit-Limit"))
-    retry_after = _retry_after(h.get("Retry-After"), local_now)
+    retry_after = retry_after_seconds(h.get("Retry-After"), local_now)
     if response.status_code == 429 and until is not None:
         retry_after = max(until, retry_after or 0.0) or 1.0
     if until is None and remaining is None and limit is None and retry_after is None:
@@ -317,7 +317,8 @@ def error_text(response: requests.Response) -> str:
     return ""
 
 
-def _server_time(value: str | None) -> float | None:
+def server_time(value: str | None) -> float | None:
+    """An HTTP date (`Date`, `Retry-After`) as epoch seconds, or None when there is none."""
     if not value:
         return None
     try:
@@ -326,14 +327,14 @@ def _server_time(value: str | None) -> float | None:
         return None
 
 
-def _retry_after(value: str | None, local_now: float) -> float | None:
+def retry_after_seconds(value: str | None, local_now: float) -> float | None:
     """Retry-After: seconds, or an HTTP date."""
     if not value:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
-        moment = _server_time(value)
+        moment = server_time(value)
         return None if moment is None else max(0.0, moment - local_now)
 
 

@@ -29,9 +29,8 @@ from starlette.routing import Route
 
 from ..errors import PindahError
 from ..targets import make_target
-from .offers import target_class, title_of
-from .routes_places import spec_of
-from .security import checked_form
+from .offers import title_of
+from .routes_places import posted_place, spec_of
 from .web import back, lang_of, page, say, ws
 
 URL_WAIT = 30.0  # seconds for the server to register pindah and give its authorize address
@@ -64,12 +63,10 @@ def _no_paste() -> str:
 
 
 async def start(request: Request) -> Response:
-    form = await checked_form(request)
-    name = str(request.path_params["name"])
-    cls = target_class(name, "oauth")
-    if cls is None:
-        say(request, "pindah has no such place to add.", "error")
+    posted = await posted_place(request, "oauth")
+    if posted is None:
         return back("/places")
+    form, name, cls = posted
     location = str(form.get("location") or "").strip().rstrip("/")
     if cls.location_prompt is not None and not location:
         say(request, "Fill in every field to log in to %(title)s.", "error", title=title_of(name, lang_of(request)))

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pindah.adapters.contract import Adapter
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -58,15 +59,25 @@ def spec_of(name: str, location: str | None) -> str:
     return f"{name}:{location}" if location else name
 
 
+async def posted_place(request: Request, sign_in: str) -> tuple[Any, str, type[Adapter]] | None:
+    """A form posted to add a place that signs in by `sign_in`: the form, the place's name and
+    its adapter class; None, and the page says why, when pindah offers no such place."""
+    form = await checked_form(request)
+    name = str(request.path_params.get("name") or form.get("kind") or "")
+    cls = target_class(name, sign_in)
+    if cls is None:
+        say(request, "pindah has no such place to add.", "error")
+        return None
+    return form, name, cls
+
+
 async def add_local(request: Request) -> Response:
     """A place on this computer (`sign_in = "none"`): its folder, checked, then added.
     `/places/folder` (the name in the form's `kind`, the folder in `path`) is the older address."""
-    form = await checked_form(request)
-    name = str(request.path_params.get("name") or form.get("kind") or "")
-    cls = target_class(name, "none")
-    if cls is None:
-        say(request, "pindah has no such place to add.", "error")
+    posted = await posted_place(request, "none")
+    if posted is None:
         return back("/places")
+    form, name, cls = posted
     spec = name
     if cls.location_prompt is not None:
         folder = _folder(str(form.get("location") or form.get("path") or ""))
@@ -88,12 +99,10 @@ async def add_local(request: Request) -> Response:
 
 async def add_with_password(request: Request) -> Response:
     """An app-password target: its location (a handle) and the password, to its login hook."""
-    form = await checked_form(request)
-    name = str(request.path_params["name"])
-    cls = target_class(name, "app_password")
-    if cls is None:
-        say(request, "pindah has no such place to add.", "error")
+    posted = await posted_place(request, "app_password")
+    if posted is None:
         return back("/places")
+    form, name, cls = posted
     title = title_of(name, lang_of(request))
     location = str(form.get("location") or "").strip()
     password = str(form.get("password") or "").strip()
