@@ -194,7 +194,7 @@ class BlueskyAdapter(BlueskyAccount, Adapter):
             left = self.video.look_ahead()  # today's allowance, into the budgets the plan shows
             if not self.video.active:  # the service can't be reached: the PDS's own video limit again
                 self._refine_caps(described.get("blobUploadLimit"))
-            elif left is not None:
+            elif left:  # none left today: the first video meets the service's own words, not a budget
                 self.caps = self.caps.refined(rate_budgets=(*self.caps.rate_budgets, RateBudget("videos", left, DAY)))
 
     def account(self) -> str:

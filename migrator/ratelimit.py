@@ -178,10 +178,14 @@ class Pacer:
             history = self._history[b]
             while history and history[0] <= now - b.window:
                 history.popleft()
-            if len(history) >= b.limit:
+            if b.limit <= 0:  # nothing allowed now (a service's "0 videos left today"): a window on
+                wait = b.window
+            elif len(history) >= b.limit:
                 wait = history[len(history) - b.limit] + b.window - now
-                if wait > worst[0]:
-                    worst = (wait, b)
+            else:
+                continue
+            if wait > worst[0]:
+                worst = (wait, b)
         for name, seen in self.server.latest.items():
             left = seen.left(now)
             if _covers(name, operation) and left is not None and left <= 0 and seen.reset_at is not None:
@@ -225,9 +229,10 @@ def estimate_seconds(budgets: Iterable[RateBudget], counts: dict[str, int], *,
         n = total if b.name == ALL_CALLS else counts.get(b.name, 0)
         if n == 0:
             continue
-        windows = math.ceil((n + used.get(b.name, 0)) / b.limit) - 1
+        limit = max(1, b.limit)  # a budget spent for now ("0 left today") still lets one through a window
+        windows = math.ceil((n + used.get(b.name, 0)) / limit) - 1 + (b.limit <= 0)
         waiting = 0.0 if windows <= 0 else min(resets_in.get(b.name, b.window), b.window) + (windows - 1) * b.window
-        seconds = max(seconds, waiting + min(n, b.limit) * call_seconds)
+        seconds = max(seconds, waiting + min(n, limit) * call_seconds)
     return seconds
 
 

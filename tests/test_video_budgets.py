@@ -53,3 +53,12 @@ def test_the_estimate_waits_a_day_per_video_over_the_daily_limit_and_counts_each
     counts = {"media": 3, "videos": 3, "posts": 3}  # three posts of one video each
     assert estimate_seconds(TUMBLR_LIKE, counts) == 2 * DAY  # 1 a day: the third goes out on day 3
     assert estimate_seconds((RateBudget("requests", 6, DAY),), counts) == 0  # 6 calls, not 9
+
+
+def test_a_budget_with_nothing_left_today_stops_the_run_instead_of_failing():
+    clock = Clock()
+    pacer = Pacer((RateBudget("videos", 0, DAY),), clock=clock, sleep=clock.sleep)
+    pacer.acquire("media")  # pictures are not held up by it
+    with pytest.raises(RunStopped, match="0 videos per 24 h is used up until"):
+        pacer.acquire("videos")
+    assert estimate_seconds((RateBudget("videos", 0, DAY),), {"media": 1, "videos": 1}) == DAY
