@@ -150,6 +150,7 @@ class TumblrAdapter(Adapter):
         self.login_keeper = TumblrLogin(self.api, self.config, io or LoginIO(),
                                         web_base=str(self.setting("web_base") or "https://www.tumblr.com"))
         self.logged_in = False
+        self.note: str | None = None  # what the artist must know (dates, sharing switch); set by prepare
         self.blog_url: str | None = None
         daily = {"posts": self.setting("posts_per_day"), "media": self.setting("pictures_per_day"),
                  "videos": self.setting("videos_per_day")}
@@ -186,7 +187,7 @@ class TumblrAdapter(Adapter):
                                  "planned with Tumblr's published limits")
 
     def notes(self) -> list[str]:
-        return [self.note] if getattr(self, "note", None) else []
+        return [self.note] if self.note else []
 
     def account(self) -> str:
         return f"{self.blog}@tumblr" + ("" if self.api.base == API_BASE else f"@{self.api.host}")
