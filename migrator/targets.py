@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib
 import re
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import Any
 
 from pindah.adapters.contract import Adapter
@@ -65,6 +64,8 @@ def _discover() -> tuple[dict[str, type[Adapter]], list[BrokenAdapter]]:
             found[name] = _check(name, _load(path))
         except Exception as exc:  # noqa: BLE001 - reported, never fatal for the other targets
             broken.append(BrokenAdapter(name, "built-in", f"{type(exc).__name__}: {exc}"))
+    from importlib.metadata import entry_points  # start-up time: only when third parties are asked for
+
     for ep in entry_points(group=GROUP):
         origin = ep.dist.name if ep.dist else "an installed package"
         if ep.name in found:
@@ -91,6 +92,15 @@ def broken() -> list[BrokenAdapter]:
     return list(_broken)
 
 
+def _built_in(name: str) -> dict[str, type[Adapter]]:
+    """Only the built-in adapter `name` (`{}` if it fails to load; `broken()` then says why): a
+    run to one target imports no other target's code (start-up time)."""
+    try:
+        return {name: _check(name, _load(BUILT_IN[name]))}
+    except Exception:  # noqa: BLE001 - make_target reports it through broken(), as for available()
+        return {}
+
+
 def parse_target(spec: str) -> tuple[str, str | None]:
     name, sep, location = spec.partition(":")
     return name.strip().lower(), (location.strip() or None) if sep else None
@@ -100,7 +110,7 @@ def make_target(spec: str, config: dict[str, Any], **extra: Any) -> Adapter:
     """The adapter `spec` names, with its `[targets.<name>]` settings. `extra`: keywords its
     constructor takes beyond the contract's (the app hands an OAuth target its `io=LoginIO`)."""
     name, location = parse_target(spec)
-    adapters = available()
+    adapters = available() if _loaded is not None or name not in BUILT_IN else _built_in(name)
     if name not in adapters:
         failed = next((b for b in broken() if b.name == name), None)
         if failed:
