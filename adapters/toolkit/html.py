@@ -14,17 +14,24 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 import regex
 from markupsafe import Markup, escape
 
-_TOKEN = regex.compile(
-    r"(?P<url>\bhttps?://[^\s<>\"']+|\bwww\.[^\s<>\"']+\.[^\s<>\"']+)"
-    r"|(?P<tag>(?<![\p{L}\p{M}\p{N}_&#/])#[\p{L}\p{M}\p{N}_]*[\p{L}\p{M}][\p{L}\p{M}\p{N}_]*)"
-    r"|(?P<mention>(?<![\w.@])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?)"
-)
+if TYPE_CHECKING:
+    import jinja2
+
+
+@lru_cache(maxsize=1)
+def _token() -> regex.Pattern[str]:
+    """Links, #tags and @mentions; compiled on first use, not at import (start-up time: a run
+    that writes no page never needs it)."""
+    return regex.compile(
+        r"(?P<url>\bhttps?://[^\s<>\"']+|\bwww\.[^\s<>\"']+\.[^\s<>\"']+)"
+        r"|(?P<tag>(?<![\p{L}\p{M}\p{N}_&#/])#[\p{L}\p{M}\p{N}_]*[\p{L}\p{M}][\p{L}\p{M}\p{N}_]*)"
+        r"|(?P<mention>(?<![\w.@])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?)"
+    )
 
 
 def rich_text(text: str) -> Markup:
@@ -35,7 +42,7 @@ def rich_text(text: str) -> Markup:
     """
     out: list[str] = []  # escaped pieces: plain str + escape() is several times faster than Markup.format
     last = 0
-    for m in _TOKEN.finditer(text):
+    for m in _token().finditer(text):
         out.append(escape(text[last:m.start()]))
         last = m.end()
         if m.group("url"):
@@ -102,6 +109,8 @@ def script(name: str) -> Markup:
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
+    import jinja2  # start-up time: only a run that renders a page pays for Jinja2
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("pindah.adapters.toolkit", "templates"),
         autoescape=True,  # every template, whatever its name: all of them are HTML
