@@ -7,7 +7,7 @@ commands come from each adapter's `Adapter.commands()` (see `add_adapter_command
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 import click
 
@@ -38,10 +38,12 @@ def logout_command(config: dict[str, Any] | None, target: str) -> None:
 PROBLEMS: list[str] = []  # commands adapters offered that were left out, and why (`pindah targets`)
 
 
-def add_adapter_commands(group: click.Group) -> list[str]:
+def add_adapter_commands(group: click.Group, taken: Iterable[str] = ()) -> list[str]:
     """Add the commands adapters contribute (`Adapter.commands()`). One that pindah cannot use,
-    or whose name is taken, is left out and said why (returned, and shown by `pindah targets`)
+    or whose name is taken (by a command of `group`, or one of `taken`: pindah's own commands
+    that are not loaded yet), is left out and said why (returned, and shown by `pindah targets`)
     rather than replacing a command or breaking every other one."""
+    reserved = set(taken)
     problems: list[str] = []
     for name, cls in targets.available().items():
         try:
@@ -52,7 +54,7 @@ def add_adapter_commands(group: click.Group) -> list[str]:
         for command in offered:
             if not isinstance(command, click.Command) or not command.name:
                 problems.append(f"the {name} target offers a command pindah cannot use ({command!r})")
-            elif command.name in group.commands:
+            elif command.name in group.commands or command.name in reserved:
                 problems.append(f"the {name} target's command `{command.name}` is left out: pindah has one of that name")
             else:
                 group.add_command(command)

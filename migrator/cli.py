@@ -6,30 +6,16 @@ bad input); a traceback is only shown when PINDAH_DEBUG is set.
 
 from __future__ import annotations
 
-import json
+import importlib
 import os
-import sys
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from . import __version__
-from . import account_commands, app, marks
-from .checkimage import check_image_command
-from .cli_support import parse_include
-from .commands import register
-from .config import default_config_path, html_timezone, load_config, setting
+from .config import default_config_path, load_config
 from .errors import PindahError
-from .fetch import fetch_profile_command
-from .model import INCLUDE_NAMES
-from .sources import read_export
-from .summary import Summary, summarise
-from pindah.adapters.toolkit.textparse import printable
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in pindah, not the artist's fault
 
@@ -62,7 +48,87 @@ class _LineError(click.ClickException):
         self.exit_code = exit_code
 
 
-@click.group(cls=_FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+# Each command's module is imported only when that command runs: `pindah migrate` must not pay
+# for Jinja2, BeautifulSoup, Pillow or requests it does not use (start-up time, issue 15). The
+# short help is kept here so `pindah --help` lists every command without importing any; a test
+# (tests/test_cli_startup.py) holds it equal to each command's own docstring.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "inspect": ("pindah.migrator.inspect_command:inspect_command",
+                "Show what is in an Instagram export (ZIP, ZIP parts, folder or instaloader dump)."),
+    "plan": ("pindah.migrator.commands:plan_command",
+             "Show what a migration would do, without publishing anything (a dry run)."),
+    "migrate": ("pindah.migrator.commands:migrate_command",
+                "Move an Instagram export to one or more targets. Run it again to continue."),
+    "retry-failed": ("pindah.migrator.commands:retry_failed_command",
+                     "Try the posts that failed again, then go on with the rest."),
+    "targets": ("pindah.migrator.aftercare_commands:targets_command",
+                "List the targets pindah can publish to, with what each accepts."),
+    "status": ("pindah.migrator.aftercare_commands:status_command",
+               "Show, per target, how many posts are done, pending and failed."),
+    "verify": ("pindah.migrator.aftercare_commands:verify_command",
+               "Read back everything the journal says was published, and report any difference."),
+    "rollback": ("pindah.migrator.aftercare_commands:rollback_command",
+                 "Delete from the target exactly what pindah published there (asks first)."),
+    "mark-posted": ("pindah.migrator.marks:mark_posted_command",
+                    "Record what you posted by hand (or skipped), so the kit and `pindah status` know."),
+    "login": ("pindah.migrator.account_commands:login_command",
+              "Log in to a target and keep the login (e.g. mastodon:https://example.social)."),
+    "logout": ("pindah.migrator.account_commands:logout_command",
+               "Forget pindah's login to a target, and revoke it where the target allows."),
+    "app": ("pindah.migrator.app.command:app_command",
+            "Open pindah in your web browser: the whole move, without typing commands."),
+    "select": ("pindah.migrator.app.edit_commands:select_command",
+               "Choose which posts to publish and edit their captions (the same choices as in `pindah app`)."),
+    "alt-text": ("pindah.migrator.app.edit_commands:alt_text_command",
+                 "Write descriptions (alt text) for your images, as a CSV file (the same as in `pindah app`)."),
+    "check-image": ("pindah.migrator.checkimage:check_image_command",
+                    "Show what an image file carries: rights, AI-training opt-out, GPS and camera data."),
+    "fetch-profile": ("pindah.migrator.fetch:fetch_profile_command",
+                      "Download the Instagram profile USERNAME into DIR/USERNAME with instaloader."),
+}
+# Commands that show what adapters contributed (and what was left out), so they need the
+# adapters' commands collected first.
+_SHOWS_ADAPTER_COMMANDS = frozenset({"targets"})
+
+
+class _LazyGroup(_FriendlyGroup):
+    """pindah's own commands from `COMMANDS`, imported on first use (click's LazyGroup pattern),
+    then the commands adapters contribute, which never replace one of pindah's own."""
+
+    _adapter_commands_added = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_adapter_commands()
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            module, _, attr = COMMANDS[cmd_name][0].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        if cmd_name not in COMMANDS or cmd_name in _SHOWS_ADAPTER_COMMANDS:
+            self._add_adapter_commands()  # an adapter's command, or `targets`, which lists them
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from the help table, importing no command module."""
+        listed = [(name, self.commands.get(name) or click.Command(name, help=COMMANDS[name][1]))
+                  for name in self.list_commands(ctx)]
+        listed = [(name, command) for name, command in listed if not command.hidden]
+        if listed:
+            limit = formatter.width - 6 - max(len(name) for name, _ in listed)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, command.get_short_help_str(limit)) for name, command in listed])
+
+    def _add_adapter_commands(self) -> None:
+        if not self._adapter_commands_added:
+            self._adapter_commands_added = True
+            # Start-up time: the adapter registry (and its entry points) loads only here.
+            from .account_commands import add_adapter_commands
+
+            add_adapter_commands(self, taken=COMMANDS)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pindah")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), metavar="FILE",
               help=f"Settings file (default: {default_config_path()}).")
@@ -70,91 +136,6 @@ class _LineError(click.ClickException):
 def cli(ctx: click.Context, config_path: Path | None) -> None:
     """pindah moves your Instagram history to platforms that respect artists."""
     ctx.obj = load_config(config_path)
-
-
-@cli.command()
-@click.argument("export", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--include", metavar="KINDS",
-              help="Also read other kinds: reels, stories, archived, profile, other (comma-separated), or all.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-@click.option("--posts", "as_posts", is_flag=True, help="Print every post as JSON Lines, oldest first.")
-@click.pass_obj
-def inspect(config: dict[str, Any], export: tuple[Path, ...], include: str | None, as_json: bool,
-            as_posts: bool) -> None:
-    """Show what is in an Instagram export (ZIP, ZIP parts, folder or instaloader dump).
-
-    Nothing is changed or written: the export is only read.
-    """
-    kinds = parse_include(include if include is not None else setting(config, "source", "include", ""))
-    err = Console(stderr=True)
-    with err.status("Reading your export…") if err.is_terminal else nullcontext():
-        with read_export(export, kinds, html_timezone=html_timezone(config)) as exp:
-            if as_posts:
-                out = sys.stdout
-                for post in exp.posts:
-                    out.write(json.dumps(post.as_dict(), ensure_ascii=False) + "\n")
-                return
-            summary = summarise(exp, [k.value for k in kinds])
-    if as_json:
-        click.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
-    else:
-        _print_summary(summary)
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-_KIND_WORDS = {
-    "post": ("feed post", "feed posts"), "reel": ("reel", "reels"), "story": ("story", "stories"),
-    "archived": ("archived post", "archived posts"), "profile_photo": ("profile photo", "profile photos"),
-    "other": ("other item", "other items"),
-}
-
-
-def _print_summary(s: Summary) -> None:
-    console = Console()
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column()
-    table.add_row("Export", escape(printable(", ".join(s.sources))))
-    table.add_row("Layout", s.layout_label)
-    kinds = ", ".join(f"{n} {_KIND_WORDS[k][n != 1]}" for k, n in s.by_kind.items()) or "none"
-    table.add_row("Posts", f"{s.posts} ({kinds})")
-    table.add_row("Carousels", str(s.carousels))
-    subtitles = f" ({_count(s.subtitles, 'subtitle file')} with the videos)" if s.subtitles else ""
-    table.add_row("Media", f"{_count(s.images, 'image')}, {_count(s.videos, 'video')}{subtitles}")
-    if s.first_post:
-        table.add_row("Dates", f"{s.first_post[:10]} to {s.last_post[:10]}")
-    if s.dated_by_folder:
-        table.add_row("Dates guessed", f"[yellow]{s.dated_by_folder}[/] (unreadable date line: dated by media folder)")
-    missing = "[green]none[/]" if not s.missing_files else f"[yellow]{s.missing_files}[/]"
-    table.add_row("Missing files", missing)
-    table.add_row("Problems", "[green]none[/]" if not s.problems else f"[yellow]{s.problems}[/]")
-    console.print(table)
-    for path in s.missing_examples:
-        console.print(f"  [yellow]missing[/] {escape(printable(path))}", highlight=False)
-    if s.missing_files > len(s.missing_examples):
-        console.print(f"  … and {s.missing_files - len(s.missing_examples)} more missing files")
-    for problem in s.problem_examples:
-        console.print(f"  [yellow]note[/] {escape(printable(problem))}", highlight=False)
-    if s.problems > len(s.problem_examples):
-        console.print(f"  … and {s.problems - len(s.problem_examples)} more (see --json)")
-    if s.not_included:
-        names = {v.value: k for k, v in INCLUDE_NAMES.items()}
-        extra = ",".join(names[k] for k in s.not_included)
-        console.print(f"Also in this export: {', '.join(names[k] for k in s.not_included)}. "
-                      f"Add [bold]--include {extra}[/] to read them.")
-
-
-register(cli)
-marks.register(cli)
-account_commands.register(cli)
-app.register(cli)  # pindah app, select, alt-text (migrator/app/)
-cli.add_command(check_image_command, "check-image")
-cli.add_command(fetch_profile_command, "fetch-profile")
-# Last, so an adapter's command can never replace one of pindah's own (see add_adapter_commands).
-account_commands.add_adapter_commands(cli)
 
 
 def main() -> None:

@@ -23,7 +23,6 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from . import aftercare_commands
 from .cli_support import parse_include
 from .config import html_timezone, setting
 from .engine import Selection, dry_run, journals_for, make_plans, migrate, target_label
@@ -246,6 +245,8 @@ def register(group: click.Group) -> None:
     group.add_command(plan_command, "plan")
     group.add_command(migrate_command, "migrate")
     group.add_command(retry_failed_command, "retry-failed")
+    from . import aftercare_commands  # start-up time: `pindah migrate` never needs these
+
     aftercare_commands.register(group)  # targets, status, verify, rollback
 
 

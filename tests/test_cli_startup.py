@@ -1,0 +1,84 @@
+"""`pindah` starts fast: a command's module, and the heavy libraries only some commands use
+(BeautifulSoup, Jinja2, Pillow, requests), load only when that command runs; `pindah --help`
+still lists every command with its own short help."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from pindah.migrator.cli import COMMANDS, cli
+
+
+def _modules_after(code: str) -> set[str]:
+    """The modules a fresh interpreter holds after running `code`."""
+    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def _roots(modules: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in modules}
+
+
+def _real_command(name: str) -> click.Command:
+    module, _, attr = COMMANDS[name][0].partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def test_starting_pindah_loads_no_command_module_and_no_heavy_library() -> None:
+    loaded = _modules_after("import pindah.migrator.cli")
+    assert not {"bs4", "jinja2", "PIL", "requests", "rich", "babel"} & _roots(loaded)
+    assert not {"pindah.migrator.commands", "pindah.migrator.checkimage", "pindah.migrator.fetch",
+                "pindah.migrator.marks", "pindah.migrator.aftercare_commands"} & loaded
+
+
+def test_the_migrate_command_loads_no_html_parser_template_engine_or_other_target() -> None:
+    loaded = _modules_after("from pindah.migrator.cli import cli\n"
+                            "from pindah.migrator.targets import make_target\n"
+                            "cli.get_command(None, 'migrate')\n"
+                            "make_target('bluesky:alice.example', {})")
+    assert "pindah.migrator.commands" in loaded and "pindah.adapters.bluesky" in loaded
+    assert not {"bs4", "jinja2", "soupsieve"} & _roots(loaded)
+    assert not {"pindah.adapters.folder", "pindah.adapters.mastodon", "pindah.adapters.cara",
+                "pindah.migrator.aftercare_commands"} & loaded
+
+
+def test_a_folder_run_loads_neither_requests_nor_the_entry_points_nor_jinja_until_a_page_is_written(
+        tmp_path) -> None:
+    loaded = _modules_after("from pindah.migrator.targets import make_target\n"
+                            f"make_target('folder:{tmp_path}', {{}})")
+    assert "pindah.adapters.folder" in loaded
+    assert not {"requests", "jinja2"} & _roots(loaded) and "importlib.metadata" not in loaded
+
+
+def test_detecting_an_html_export_needs_no_html_parser(tmp_path) -> None:
+    (tmp_path / "content").mkdir()
+    (tmp_path / "content" / "posts_1.html").write_text("<html><body></body></html>", encoding="utf-8")
+    loaded = _modules_after("from pindah.migrator.exportfs import ExportTree\n"
+                            "from pindah.migrator.sources import detect\n"
+                            f"assert detect(ExportTree.from_paths([{str(tmp_path)!r}])).layout == 'html'")
+    assert "bs4" not in _roots(loaded)
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_the_help_table_says_what_each_command_says_itself(name: str) -> None:
+    stand_in = click.Command(name, help=COMMANDS[name][1])
+    for width in (30, 45, 80, 200):
+        assert stand_in.get_short_help_str(width) == _real_command(name).get_short_help_str(width)
+
+
+def test_help_lists_every_command_and_each_command_still_runs() -> None:
+    listing = CliRunner().invoke(cli, ["--help"])
+    assert listing.exit_code == 0
+    lines = listing.output.split("Commands:\n", 1)[1].splitlines()
+    assert [line.split()[0] for line in lines if line.strip()] == sorted(COMMANDS)
+    for name in COMMANDS:
+        result = CliRunner().invoke(cli, [name, "--help"])
+        assert result.exit_code == 0 and result.output.startswith(f"Usage: cli {name} "), result.output
