@@ -10,17 +10,10 @@ from __future__ import annotations
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
 from rich.text import Text
 
 from .cli_support import parse_include
@@ -35,6 +28,9 @@ from .rights_setup import rights_for_run
 from .sources import read_export
 from .stamp import Stamp
 from .targets import make_target, parse_target
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 EXIT_FAILED_POSTS = 1
 EXIT_STOPPED = 3
@@ -53,6 +49,9 @@ class RichProgress:
     def start(self, total_posts: int, total_media: int) -> None:
         if not err.is_terminal:
             return
+        # Start-up time: the progress bar's code loads only when a terminal shows it.
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TextColumn("posts"), TimeRemainingColumn(), console=err, transient=True)
         self.bar.start()

@@ -82,3 +82,28 @@ def test_help_lists_every_command_and_each_command_still_runs() -> None:
     for name in COMMANDS:
         result = CliRunner().invoke(cli, [name, "--help"])
         assert result.exit_code == 0 and result.output.startswith(f"Usage: cli {name} "), result.output
+
+
+def test_an_adapters_command_is_found_listed_and_never_replaces_one_of_pindahs(
+        monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from pindah.migrator import account_commands
+    from pindah.migrator.cli import _LazyGroup
+    from tests.cli_support import with_target
+    from tests.test_adapter_commands import GalleryTarget
+
+    with_target(monkeypatch, tmp_path, GalleryTarget)
+    monkeypatch.setattr(account_commands, "PROBLEMS", [])
+
+    def fresh_pindah() -> click.Group:
+        @click.group(cls=_LazyGroup)
+        @click.pass_context
+        def group(ctx: click.Context) -> None:
+            ctx.obj = {}
+        return group
+
+    assert CliRunner().invoke(fresh_pindah(), ["hello-gallery"]).output == "hello from the gallery target\n"
+    assert "hello-gallery  Say hello" in CliRunner().invoke(fresh_pindah(), ["--help"]).output
+    group = fresh_pindah()
+    listing = CliRunner().invoke(group, ["targets"])
+    assert "the gallery target's command `migrate` is left out" in listing.output
+    assert group.get_command(click.Context(group), "migrate") is _real_command("migrate")
