@@ -121,6 +121,7 @@ class Media:
     _mime: object = field(default=_UNKNOWN, repr=False)
     _size_px: tuple[int | None, int | None] | None = field(default=None, repr=False)
     _sha256: str | None = field(default=None, repr=False)
+    _planned: object = field(default=_UNKNOWN, init=False, repr=False)  # see `planned_type`
 
     @property
     def missing(self) -> bool:
@@ -147,6 +148,25 @@ class Media:
         if self.type_hint is not None:
             return self.type_hint
         return MediaType(sniff.type_from_name(self.path))
+
+    def planned_type(self) -> MediaType | None:
+        """`type`, or None when the file is missing: the one question planning asks of every
+        file. Existence is checked and the first bytes sniffed once, then remembered (asking
+        `missing` and then `type` checks existence twice), so a re-plan costs a look-up: a
+        `Media` lives for one run, and the export does not change under it."""
+        planned = self._planned
+        if planned is _UNKNOWN:
+            tree = self.tree
+            if tree is None or not tree.exists(self.path):
+                planned = None
+                if self._mime is _UNKNOWN:
+                    self._mime = None  # what `mime` says of a missing file
+            else:
+                if self._mime is _UNKNOWN:
+                    self._mime = sniff.sniff_mime(self._opener, self._read_head())
+                planned = self.type
+            self._planned = planned
+        return planned  # type: ignore[return-value]
 
     def _dimensions(self) -> tuple[int | None, int | None]:
         if self._size_px is None:

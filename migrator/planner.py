@@ -76,7 +76,7 @@ class PlanOptions:
             raise ValueError("mention_link must contain {name}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class PlannedPart:
     """One post the target will receive."""
 
@@ -88,6 +88,13 @@ class PlannedPart:
     key: str  # idempotency key "<post.id>#<index>"
     alt: tuple[str | None, ...] = ()  # alt text for each of `media`, already fitted
     caption: str = ""  # the slice of the caption this part carries (no marker, date or footer)
+
+    def __init__(self, index: int, text: str, media: tuple[int, ...], reply_to: int | None,
+                 created_at: datetime, key: str, alt: tuple[str | None, ...] = (), caption: str = "") -> None:
+        # What the generated __init__ does, in one step: a frozen dataclass sets each field
+        # through object.__setattr__, and that was a tenth of planning an account.
+        self.__dict__.update(index=index, text=text, media=media, reply_to=reply_to,
+                             created_at=created_at, key=key, alt=alt, caption=caption)
 
 
 @dataclass
@@ -171,25 +178,7 @@ def _plan(post: Post, rules: _Rules, instagram_url: str | None) -> PostPlan:
         groups = [_single_post_media(kept, is_video, caps, plan)]
         chunks, numbered, extras = _shorten_caption(caption, rules, extras, plan)
     count = max(1, len(chunks), len(groups))
-    limit = caps.max_text
-    too_long = False
-    for i in range(count):
-        chunk, weight = chunks[i] if i < len(chunks) else ("", 0)
-        media = tuple(groups[i]) if i < len(groups) else ()
-        marker = f"({i + 1}/{count})" if numbered and count > 1 else ""
-        text = _compose(chunk, marker, extras if i == 0 else "")
-        if limit is not None and not too_long:
-            # The parts' counts add up to at least the whole's (joins are whitespace: they can
-            # merge graphemes, never split them), so a sum within the limit needs no count.
-            bound = None if weight is None else (
-                weight + (1 + len(marker) if chunk and marker else len(marker))
-                + (2 + rules.length(extras) if i == 0 and extras and (chunk or marker) else
-                   rules.length(extras) if i == 0 and extras else 0))
-            too_long = (bound is None or bound > limit) and _too_long(text, limit, caps)
-        plan.parts.append(PlannedPart(
-            index=i, text=text, media=media, reply_to=None if i == 0 else i - 1,
-            created_at=post.taken_at + timedelta(seconds=i), key=f"{post.id}#{i}",
-            alt=tuple([_alt(post.media[m], caps, options, plan) for m in media]), caption=chunk))
+    too_long = _add_parts(plan, rules, chunks, groups, numbered and count > 1, extras, count)
     if count > 1:
         plan.notes.append(f"posted as a thread of {count} posts")
     if too_long:
@@ -199,16 +188,47 @@ def _plan(post: Post, rules: _Rules, instagram_url: str | None) -> PostPlan:
     return plan
 
 
+def _add_parts(plan: PostPlan, rules: _Rules, chunks: list[Chunk], groups: list[list[int]],
+               numbered: bool, extras: str, count: int) -> bool:
+    """Append the `count` parts of the thread to `plan`; True when one is longer than the
+    target takes (all parts are still made: their alt-text notes are part of the plan)."""
+    post, caps, options = plan.post, rules.caps, rules.options
+    limit = caps.max_text
+    extras_length = rules.length(extras) if extras else 0
+    # Most posts have no alt text: then every part's is (None, ...), and no file is looked at.
+    with_alt = options.include_alt_text and any(m.alt_text for m in post.media)
+    too_long = False
+    for i in range(count):
+        chunk, weight = chunks[i] if i < len(chunks) else ("", 0)
+        media = tuple(groups[i]) if i < len(groups) else ()
+        marker = f"({i + 1}/{count})" if numbered else ""
+        first = i == 0 and extras  # the date line and footer go into the first part only
+        text = _compose(chunk, marker, extras if first else "")
+        if limit is not None and not too_long:
+            # The parts' counts add up to at least the whole's (joins are whitespace: they can
+            # merge graphemes, never split them), so a sum within the limit needs no count.
+            bound = None if weight is None else (
+                weight + (1 + len(marker) if chunk and marker else len(marker))
+                + ((2 if chunk or marker else 0) + extras_length if first else 0))
+            too_long = (bound is None or bound > limit) and _too_long(text, limit, caps)
+        alt = (tuple([_alt(post.media[m], caps, options, plan) for m in media]) if with_alt
+               else (None,) * len(media))
+        plan.parts.append(PlannedPart(i, text, media, None if i == 0 else i - 1,
+                                      post.taken_at + timedelta(seconds=i), f"{post.id}#{i}", alt, chunk))
+    return too_long
+
+
 # -- media -------------------------------------------------------------------------------------
 
 def _usable_media(post: Post, caps: Capabilities, plan: PostPlan) -> dict[int, bool]:
     """The files that can go, each with whether it is a video (sniffed once, used throughout)."""
     kept: dict[int, bool] = {}
     for i, media in enumerate(post.media):
-        if media.missing:
+        kind = media.planned_type()  # one existence check and one sniff per file, ever
+        if kind is None:
             plan.dropped_media.append((i, "file missing from the export"))
             continue
-        video = media.type is MediaType.VIDEO
+        video = kind is MediaType.VIDEO
         if video and not caps.supports_video:
             plan.dropped_media.append((i, "video: this platform doesn't take video"))
         else:
