@@ -31,6 +31,10 @@ BUILT_IN: dict[str, str] = {
     "tumblr": "pindah.adapters.tumblr:TumblrAdapter",
 }
 
+# The built-ins whose `Adapter.commands()` adds commands to `pindah` (none yet): only these are
+# imported to list commands. tests/test_cli_startup.py holds it equal to what they offer.
+BUILT_IN_WITH_COMMANDS: frozenset[str] = frozenset()
+
 
 @dataclass(frozen=True)
 class BrokenAdapter:
@@ -64,18 +68,26 @@ def _discover() -> tuple[dict[str, type[Adapter]], list[BrokenAdapter]]:
             found[name] = _check(name, _load(path))
         except Exception as exc:  # noqa: BLE001 - reported, never fatal for the other targets
             broken.append(BrokenAdapter(name, "built-in", f"{type(exc).__name__}: {exc}"))
+    third_party, failed = _third_party(set(found))
+    return dict(sorted({**found, **third_party}.items())), broken + failed
+
+
+def _third_party(built_in: set[str]) -> tuple[dict[str, type[Adapter]], list[BrokenAdapter]]:
+    """The adapters other packages register (`GROUP`); one named like a built-in is refused."""
     from importlib.metadata import entry_points  # start-up time: only when third parties are asked for
 
+    found: dict[str, type[Adapter]] = {}
+    broken: list[BrokenAdapter] = []
     for ep in entry_points(group=GROUP):
         origin = ep.dist.name if ep.dist else "an installed package"
-        if ep.name in found:
+        if ep.name in built_in:
             broken.append(BrokenAdapter(ep.name, origin, "a target of that name is already built in"))
             continue
         try:
             found[ep.name] = _check(ep.name, ep.load())
         except Exception as exc:  # noqa: BLE001 - one broken plugin must not break pindah
             broken.append(BrokenAdapter(ep.name, origin, f"{type(exc).__name__}: {exc}"))
-    return dict(sorted(found.items())), broken
+    return found, broken
 
 
 def available() -> dict[str, type[Adapter]]:
@@ -90,6 +102,18 @@ def broken() -> list[BrokenAdapter]:
     """Adapters that are registered but failed to load, with the reason."""
     available()
     return list(_broken)
+
+
+def command_adapters() -> dict[str, type[Adapter]]:
+    """The adapters that may add commands (`Adapter.commands()`): the built-ins named in
+    `BUILT_IN_WITH_COMMANDS` and every third-party one. Listing pindah's commands (`pindah
+    --help`) so loads no other target (start-up time)."""
+    if _loaded is not None:
+        return available()
+    found: dict[str, type[Adapter]] = {}
+    for name in sorted(BUILT_IN_WITH_COMMANDS):
+        found.update(_built_in(name))
+    return dict(sorted({**found, **_third_party(set(BUILT_IN))[0]}.items()))
 
 
 def _built_in(name: str) -> dict[str, type[Adapter]]:
