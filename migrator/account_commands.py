@@ -45,7 +45,7 @@ def add_adapter_commands(group: click.Group, taken: Iterable[str] = ()) -> list[
     rather than replacing a command or breaking every other one."""
     reserved = set(taken)
     problems: list[str] = []
-    for name, cls in targets.available().items():
+    for name, cls in targets.command_adapters().items():
         try:
             offered = list(cls.commands())
         except Exception as exc:  # noqa: BLE001 - one adapter's bug must not break the CLI

@@ -35,5 +35,6 @@ def with_target(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cls: type[Adapt
     """Private state and cache folders, and `cls` registered under its name."""
     monkeypatch.setenv("PINDAH_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("PINDAH_CACHE_DIR", str(tmp_path / "cache"))
-    original = targets.available
+    original, original_commands = targets.available, targets.command_adapters
     monkeypatch.setattr(targets, "available", lambda: {**original(), cls.name: cls})
+    monkeypatch.setattr(targets, "command_adapters", lambda: {**original_commands(), cls.name: cls})

@@ -107,3 +107,47 @@ def test_an_adapters_command_is_found_listed_and_never_replaces_one_of_pindahs(
     listing = CliRunner().invoke(group, ["targets"])
     assert "the gallery target's command `migrate` is left out" in listing.output
     assert group.get_command(click.Context(group), "migrate") is _real_command("migrate")
+
+
+def test_the_built_ins_said_to_add_commands_are_exactly_those_that_do() -> None:
+    from pindah.migrator import targets
+
+    offering = {name for name, cls in targets.available().items() if name in targets.BUILT_IN and cls.commands()}
+    assert offering == set(targets.BUILT_IN_WITH_COMMANDS)
+
+
+def test_listing_the_commands_loads_no_target_that_adds_none() -> None:
+    loaded = _modules_after("from click.testing import CliRunner\n"
+                            "from pindah.migrator.cli import cli\n"
+                            "assert 'migrate' in CliRunner().invoke(cli, ['--help']).output")
+    from pindah.migrator import targets
+
+    assert not {path.partition(":")[0] for name, path in targets.BUILT_IN.items()
+                if name not in targets.BUILT_IN_WITH_COMMANDS} & loaded
+    assert not {"requests", "PIL", "jinja2", "bs4"} & _roots(loaded)
+
+
+def test_a_third_party_adapter_adds_its_command_and_cannot_take_a_built_in_name(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata as metadata
+
+    from pindah.migrator import account_commands, targets
+    from pindah.migrator.cli import _LazyGroup
+
+    group_name = targets.GROUP
+    plugins = [metadata.EntryPoint("gallery", "tests.test_adapter_commands:GalleryTarget", group_name),
+               metadata.EntryPoint("folder", "tests.test_adapter_commands:GalleryTarget", group_name)]
+    monkeypatch.setattr(metadata, "entry_points", lambda group: [ep for ep in plugins if ep.group == group])
+    monkeypatch.setattr(targets, "_loaded", None)
+    monkeypatch.setattr(targets, "_broken", [])
+    monkeypatch.setattr(account_commands, "PROBLEMS", [])
+
+    @click.group(cls=_LazyGroup)
+    @click.pass_context
+    def group(ctx: click.Context) -> None:
+        ctx.obj = {}
+
+    assert "hello-gallery  Say hello" in CliRunner().invoke(group, ["--help"]).output
+    assert CliRunner().invoke(group, ["hello-gallery"]).output == "hello from the gallery target\n"
+    assert targets.available()["folder"].__name__ == "FolderAdapter"
+    assert [(b.name, b.reason) for b in targets.broken()] == [("folder", "a target of that name is already built in")]
