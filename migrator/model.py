@@ -140,7 +140,9 @@ class Media:
 
     @property
     def type(self) -> MediaType:
-        mime = self.mime
+        return self._type_of(self.mime)
+
+    def _type_of(self, mime: str | None) -> MediaType:
         if mime is not None:  # a dict, not MediaType(...): planning asks this of every file
             sniffed = _MEDIA_TYPES.get(mime.partition("/")[0])
             if sniffed is not None:
@@ -164,7 +166,7 @@ class Media:
             else:
                 if self._mime is _UNKNOWN:
                     self._mime = sniff.sniff_mime(self._opener, self._read_head())
-                planned = self.type
+                planned = self._type_of(self._mime)  # `type`, without asking `missing` again
             self._planned = planned
         return planned  # type: ignore[return-value]
 

@@ -45,6 +45,7 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 _PLACEHOLDERS = {"date", "iso_date", "instagram_url"}
 _LINKISH = re.compile(r"\S+://\S+|\bwww\.\S+")
 _OLDEST_FIRST = operator.attrgetter("taken_at", "id")
+_set = object.__setattr__  # how a frozen dataclass sets its fields
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class PlanOptions:
             raise ValueError("mention_link must contain {name}")
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True, slots=True, init=False)
 class PlannedPart:
     """One post the target will receive."""
 
@@ -91,10 +92,16 @@ class PlannedPart:
 
     def __init__(self, index: int, text: str, media: tuple[int, ...], reply_to: int | None,
                  created_at: datetime, key: str, alt: tuple[str | None, ...] = (), caption: str = "") -> None:
-        # What the generated __init__ does, in one step: a frozen dataclass sets each field
-        # through object.__setattr__, and that was a tenth of planning an account.
-        self.__dict__.update(index=index, text=text, media=media, reply_to=reply_to,
-                             created_at=created_at, key=key, alt=alt, caption=caption)
+        # What the generated __init__ does, minus its look-ups of object.__setattr__ per field:
+        # an account's plan makes a hundred thousand parts. Slots: no dict per part to collect.
+        _set(self, "index", index)
+        _set(self, "text", text)
+        _set(self, "media", media)
+        _set(self, "reply_to", reply_to)
+        _set(self, "created_at", created_at)
+        _set(self, "key", key)
+        _set(self, "alt", alt)
+        _set(self, "caption", caption)
 
 
 @dataclass
@@ -239,6 +246,8 @@ def _usable_media(post: Post, caps: Capabilities, plan: PostPlan) -> dict[int, b
 def _thread_groups(kept: list[int], is_video: dict[int, bool], caps: Capabilities,
                    plan: PostPlan) -> list[list[int]]:
     """Media of each part, in order (see the module docstring for where videos go)."""
+    if len(kept) < 2:  # most posts: one picture or video, one part, nothing to say
+        return [kept] if kept else []
     per_post = max(1, caps.max_media_per_post)
     videos_per_post = min(per_post, caps.max_videos_per_post or per_post)
     groups: list[list[int]] = []
