@@ -97,6 +97,7 @@ class BlueskyAdapter(BlueskyAccount, Adapter):
     title = "Bluesky"
     sign_in = "app_password"  # the password goes to the `app_password` setting, then `login()`
     location_prompt = "Your handle"
+    uploads_alongside = True  # connections per thread, one login renewal at a time (bluesky_xrpc.py)
     options = (
         Option("handle", str, None, "your handle, when --to does not name it"),
         Option("app_password", str, None, "an APP password (never the main one); better in the environment or typed"),
@@ -209,6 +210,8 @@ class BlueskyAdapter(BlueskyAccount, Adapter):
         return f"{self.app_url}/profile/{self.identity.handle if self.identity else self.handle}"
 
     def finish(self) -> None:
+        if self.client is not None:
+            self.client.close()  # the upload-ahead thread's connections too
         self._http.close()
 
     # -- media ------------------------------------------------------------------------------

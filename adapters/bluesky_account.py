@@ -97,7 +97,7 @@ class BlueskyAccount:
 
     def _authed(self) -> XrpcClient:
         client = self._client()
-        if client.session is None and self._relogin() is None:
+        if not client.ensure_login():  # client.relogin is self._relogin
             raise RunStopped(f"not logged in to Bluesky as {self.handle}",
                              "run the command in a terminal to be asked for an app password, or set "
                              "PINDAH_BLUESKY_APP_PASSWORD (Settings → Privacy and security → App passwords)")

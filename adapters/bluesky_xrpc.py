@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -176,6 +177,9 @@ class XrpcClient:
         self.session: Session | None = None
         self.on_session: Callable[[Session | None], None] = lambda s: None
         self.relogin: Callable[[], Session | None] = lambda: None  # a fresh login, if a password is known
+        # Uploads may run on a second thread (Adapter.uploads_alongside): one renewal at a time,
+        # or two threads would spend the same single-use refresh token and lose the login.
+        self._renewing = threading.RLock()
 
     # -- calls --------------------------------------------------------------------------------
     def query(self, nsid: str, params: dict[str, Any], *, auth: bool = False, bearer: str | None = None) -> dict[str, Any]:
@@ -212,6 +216,10 @@ class XrpcClient:
                                        bearer=self.session.refresh_jwt))
         return self._adopt(answer)
 
+    def close(self) -> None:
+        """Close the connections of every thread that called this server."""
+        self.wire.close()
+
     def logout(self) -> None:
         """Revoke the session on the server (deleteSession) and forget it."""
         if self.session is not None:
@@ -221,10 +229,17 @@ class XrpcClient:
                 pass  # the tokens are dropped here either way
         self.session = None
 
+    def ensure_login(self) -> bool:
+        """Logged in, or logged in again now if a password is at hand (one thread at a time)?"""
+        with self._renewing:
+            return self.session is not None or self.relogin() is not None
+
     def ensure_fresh(self) -> None:
         """Refresh ahead of expiry: one refresh every ~2 hours instead of a failed call."""
         if self.session is not None and self.session.access_expires_at() - self.clock() < REFRESH_MARGIN:
-            self._renew()
+            with self._renewing:  # another thread may have renewed it while this one waited
+                if self.session is not None and self.session.access_expires_at() - self.clock() < REFRESH_MARGIN:
+                    self._renew()
 
     def _adopt(self, answer: dict[str, Any]) -> Session:
         try:
@@ -254,7 +269,7 @@ class XrpcClient:
               auth: bool, bearer: str | None = None, read_timeout: float = READ_TIMEOUT) -> requests.Response:
         self._gate(nsid)
         if auth:
-            if self.session is None and self.relogin() is None:
+            if not self.ensure_login():
                 raise XrpcError(401, "AuthMissing", "not logged in to Bluesky")
             self.ensure_fresh()
         for attempt in (1, 2):
@@ -279,7 +294,9 @@ class XrpcClient:
                 error.policy = response.headers.get("ratelimit-policy")
             # An access token that ran out mid-run: renew once and repeat the call.
             if auth and attempt == 1 and error.error in ("ExpiredToken", "InvalidToken") and bearer is None:
-                self._renew()
+                with self._renewing:
+                    if self.session is None or self.session.access_jwt == token:  # not renewed meanwhile
+                        self._renew()
                 continue
             raise error
         raise AssertionError("unreachable")  # pragma: no cover

@@ -260,6 +260,11 @@ class Adapter:
     sign_in: ClassVar[str] = "none"
     # ... and the label of the location field (what goes after ':' in --to), None = no location.
     location_prompt: ClassVar[str | None] = None
+    # True when `upload_media` may run on a second thread while this adapter's `create_post`,
+    # `find_post` or `upload_media` run on the runner's own (its connections and its login
+    # renewal are safe for that): the runner then sends the next post's images while the
+    # current post is created, so the server is never idle while pindah writes its journal.
+    uploads_alongside: ClassVar[bool] = False
 
     def __init__(self, location: str | None, config: dict[str, Any]) -> None:
         self.location = location  # what came after ':' in --to

@@ -341,6 +341,10 @@ class Journal:
         self._set_state("media", post_id, idx, UPLOADED, remote_id=ref.id, remote_extra=json.dumps(ref.extra),
                         uploaded_at=time.time() if at is None else at, reason=None)
 
+    def media_not_sent(self, post_id: str, idx: int) -> None:
+        """An upload sent ahead that did not land, for a post not published: planned again."""
+        self._set_state("media", post_id, idx, PLANNED)
+
     def media_failed(self, post_id: str, idx: int, reason: str) -> None:
         self._set_state("media", post_id, idx, FAILED, reason=reason)
 

@@ -82,6 +82,11 @@ class Prefetcher:
         self._top_up()  # the next files render while the caller uploads this one
         return self.stamp.annotate(media, result)
 
+    def ready(self, media: Media) -> bool:
+        """Would `prepare(media)` answer without waiting for a worker (held, and done or small)?"""
+        held = self._held.get(id(media))
+        return held is not None and held[0] is media and (held[2] is None or held[2].done())
+
     def close(self) -> None:
         self._held.clear()
         if self._pool is not None:

@@ -154,6 +154,10 @@ class Pacer:
                     self.log.record_call(b.name, now)
                     logged.add(b.name)
 
+    def ready(self, operation: str) -> bool:
+        """Could `operation` run now without waiting (nothing counted: `acquire` counts)?"""
+        return self._wait_needed(operation)[0] <= 0
+
     def wait_until(self, moment: float, reason: str) -> None:
         """The server said "not before `moment`" (429, reset header): wait or stop."""
         wait = moment - self.clock()

@@ -38,6 +38,7 @@ from .planner import PostPlan, without_its_media
 from .prefetch import Prefetcher
 from .ratelimit import Pacer, watch_rates
 from .stamp import Stamp
+from .upload_ahead import UploadAhead
 
 T = TypeVar("T")
 
@@ -99,6 +100,8 @@ class Runner:
         # meanwhile, on a core the network calls leave idle).
         self.on_prepared = on_prepared or (lambda result: None)
         self._probe_misses = 0  # posts new to the journal, not found on the target, in a row
+        self._next_plan: PostPlan | None = None  # whose images may go out while this post is created
+        self._ahead: UploadAhead | None = None
         self._new_to_journal: set[str] = set()
         self.pacer = Pacer(adapter.caps.rate_budgets, self.journal, clock=clock, sleep=self._wait, max_wait=max_wait,
                            on_wait=lambda s, why: self.progress.note(f"waiting {s:.0f} s for the target's limit ({why})"))
@@ -115,11 +118,15 @@ class Runner:
         # The next posts' files are prepared on every core while this one's calls run.
         self._prefetcher = Prefetcher(self.stamp, self.adapter.caps, self.cache_dir)
         self._prefetcher.schedule(self._upcoming_media(plans))
+        if type(self.adapter).uploads_alongside and not self.adapter.caps.published_by_hand:
+            self._ahead = UploadAhead(self.adapter.upload_media)  # see _send_ahead
         transient_in_a_row = 0
         try:
             with self.journal.grouped():  # committed before each call: see _media and _create
-                for plan in plans:
+                for number, plan in enumerate(plans, 1):
+                    self._next_plan = plans[number] if number < len(plans) else None
                     state = self._run_post(plan, outcome)
+                    self._settle_ahead(plan.post.id)
                     transient_in_a_row = transient_in_a_row + 1 if state == "transient" else 0
                     self.progress.post_done(len(plan.post.media))
                     if transient_in_a_row >= MAX_TRANSIENT_POSTS_IN_A_ROW:
@@ -130,6 +137,10 @@ class Runner:
         except KeyboardInterrupt:
             outcome.interrupted = True
         finally:
+            if self._ahead is not None:
+                self._settle_ahead(None)  # no upload left in flight when the adapter closes
+                self._ahead.close()
+                self._ahead = None
             self._prefetcher.close()
             self.adapter.finish()
         return outcome
@@ -203,12 +214,64 @@ class Runner:
                 root=first if part.reply_to is not None else None,
                 post_id=post.id, part_index=part.idx, part_count=len(parts))
             look_first = part.state == J.POSTING or self._probing(post.id)
+            if part is parts[-1]:
+                self._send_ahead(outcome)  # the next post's images travel while this one is created
             ref, found = self._create(request, look_first=look_first)
             if look_first and part.state != J.POSTING:
                 self._probe_misses = 0 if found else self._probe_misses + 1
             created = created or not found
             refs[part.idx] = last = ref
         return created
+
+    def _send_ahead(self, outcome: RunOutcome) -> None:
+        """Hand the next post's first images to the upload-ahead thread (migrator/upload_ahead.py).
+
+        Only what can go at once: files already prepared, budgets not spent, a post and files
+        untouched so far (a resumed post goes the usual way). Each is paced and journaled
+        "uploading", durably, here on the runner's thread before it is handed over."""
+        plan, self._next_plan = self._next_plan, None
+        if self._ahead is None or plan is None or plan.skipped:
+            return
+        post = plan.post
+        row = self.journal.post(post.id)
+        part = next((p for p in self.journal.parts(post.id) if p.state == J.PLANNED), None)
+        if row is None or row.state != J.PLANNED or part is None:
+            return
+        rows = {m.idx: m for m in self.journal.media(post.id)}
+        going: list[tuple[int, PreparedMedia]] = []
+        for mi in part.media:
+            if rows[mi].state != J.PLANNED or not self.pacer.ready("media") or not (
+                    (post.id, mi) in outcome.media_results or self._prefetcher.ready(post.media[mi])):
+                break
+            result = self._prepare(plan, mi, outcome)
+            if result.prepared is None or result.prepared.mime not in self.adapter.caps.image_mime_types:
+                continue  # left out, or a video (its own budgets and a long job): the usual way
+            prepared = _with_alt(result.prepared, plan, mi)
+            self.pacer.acquire("media")
+            self.journal.media_uploading(post.id, mi, prepared.sha256)
+            going.append((mi, prepared))
+        if going:
+            self.journal.durable()  # every "uploading" on disk before its upload goes out
+            for mi, prepared in going:
+                self._ahead.send(post.id, mi, prepared, f"{part.key}/m{mi}")
+
+    def _settle_ahead(self, post_id: str | None) -> None:
+        """Journal what became of uploads sent ahead that their post never took (of `post_id`,
+        or all when the run ends): a file uploaded, or one to send again, never "uploading"."""
+        if self._ahead is None:
+            return
+        for pid, mi, sent in self._ahead.untaken(post_id):
+            try:
+                ref = sent.result()
+            except Exception:  # noqa: BLE001 - its post never asked for it: nothing to report
+                ref = None
+            try:
+                if ref is not None:
+                    self.journal.media_uploaded(pid, mi, ref, at=self.clock())
+                else:
+                    self.journal.media_not_sent(pid, mi)
+            except RunStopped:  # the journal can't be written: a resume sends the file again
+                return
 
     def _upcoming_media(self, plans: list[PostPlan]) -> Iterator[Media]:
         """The files this run will ask for, in order (read lazily, as the prefetcher needs them)."""
@@ -268,12 +331,24 @@ class Runner:
                 row.uploaded_at is not None and self.clock() - row.uploaded_at < self.adapter.caps.media_reuse_seconds)
             if fresh:
                 return row.remote, prepared.alt_text
-        # A video is paced as one: "videos" budgets (Tumblr's 10 a day) and "media" ones both count it.
-        self.pacer.acquire("videos" if prepared.mime in self.adapter.caps.video_mime_types else "media")
-        self.journal.media_uploading(post.id, mi, prepared.sha256)
-        self.journal.durable()  # "uploading" (and all written before it) on disk before the upload
+        # Sent while the post before was created (_send_ahead): paced and journaled then, and
+        # its answer or error is this call's first attempt.
+        ahead = self._ahead.take(post.id, mi, prepared.sha256) if self._ahead is not None else None
+        if ahead is None:
+            # A video is paced as one: "videos" budgets (Tumblr's 10 a day) and "media" ones both count it.
+            self.pacer.acquire("videos" if prepared.mime in self.adapter.caps.video_mime_types else "media")
+            self.journal.media_uploading(post.id, mi, prepared.sha256)
+            self.journal.durable()  # "uploading" (and all written before it) on disk before the upload
+
+        def upload() -> RemoteRef:
+            nonlocal ahead
+            if ahead is not None:
+                sent, ahead = ahead, None
+                return sent.result()
+            return self.adapter.upload_media(prepared, f"{key}/m{mi}")
+
         try:
-            ref = self._call(lambda: self.adapter.upload_media(prepared, f"{key}/m{mi}"))
+            ref = self._call(upload)
         except PostFailed as exc:  # refused for good (e.g. 413): say so, not "uploading" forever
             self.journal.media_failed(post.id, mi, exc.one_line())
             raise

@@ -41,6 +41,7 @@ _fsize = os.environ.get("FSIZE_LIMIT")
 _unlimited = os.environ.get("CHAOS_UNLIMITED") == "1"
 _open_gate = os.environ.get("CHAOS_OPEN_GATE")
 _counts = {"call": 0, "create": 0, "upload": 0}
+_counting = threading.Lock()  # uploads may run on a second thread (Adapter.uploads_alongside)
 
 
 def _die() -> None:
@@ -55,10 +56,12 @@ def _wait_at(gate: str) -> None:
 
 
 def _call_starts() -> None:
-    _counts["call"] += 1
-    if _counts["call"] == int(_hold_at):
+    with _counting:
+        _counts["call"] += 1
+        number = _counts["call"]
+    if number == int(_hold_at):
         _wait_at(_hold_gate)
-    if _counts["call"] == _kill_at:
+    if number == _kill_at:
         if _kill_delay:
             threading.Thread(target=lambda: (time.sleep(_kill_delay), _die()), daemon=True).start()
         else:
@@ -66,8 +69,10 @@ def _call_starts() -> None:
 
 
 def _call_returned(kind: str) -> None:
-    _counts[kind] += 1
-    if _counts[kind] == _crash_after[kind]:
+    with _counting:
+        _counts[kind] += 1
+        number = _counts[kind]
+    if number == _crash_after[kind]:
         _die()
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -229,18 +230,46 @@ def new_session() -> requests.Session:
 
 class HttpClient:
     """Talks to one server (`base`), or to absolute https URLs (identity lookups). Reports rate
-    headers to `observers`, remembers the last report per family, never sleeps."""
+    headers to `observers`, remembers the last report per family, never sleeps.
+
+    Safe to call from more than one thread (an adapter whose uploads run alongside its posts):
+    each thread gets connections of its own (the given session is the creating thread's), so a
+    POST's keep-alive reasoning below is about a socket only that thread used; rate reports are
+    shared."""
 
     def __init__(self, base_url: str, *, service: str = "These", session: requests.Session | None = None,
                  clock: Callable[[], float] = time.time, observers: list[RateObserver] | None = None) -> None:
         self.base = check_url(base_url, service)
         self.service = service
         self.host = urlsplit(self.base).netloc
-        self.session = session or new_session()
+        self._session = session or new_session()
+        self._owner = threading.get_ident()
+        self._local = threading.local()  # another thread's session and keep-alive promises
+        self._others: list[requests.Session] = []
         self.clock = clock
         self.observers: list[RateObserver] = observers if observers is not None else []
         self.rates: dict[str, RateReport] = {}
-        self._kept_until: dict[str, float] = {}  # host -> monotonic time its promised keep-alive ends
+        self._owner_kept_until: dict[str, float] = {}
+
+    @property
+    def session(self) -> requests.Session:
+        """This thread's requests session."""
+        if threading.get_ident() == self._owner:
+            return self._session
+        own = getattr(self._local, "session", None)
+        if own is None:
+            own = self._local.session = new_session()
+            self._others.append(own)
+        return own
+
+    @property
+    def _kept_until(self) -> dict[str, float]:
+        """host -> monotonic time the promised keep-alive of this thread's last answer ends."""
+        if threading.get_ident() == self._owner:
+            return self._owner_kept_until
+        if not hasattr(self._local, "kept_until"):
+            self._local.kept_until = {}
+        return self._local.kept_until
 
     def send(self, method: str, target: str, *, family: str = "requests", params: Any = None, data: Any = None,
              json: Any = None, files: Any = None, headers: dict[str, str] | None = None,
@@ -284,7 +313,9 @@ class HttpClient:
         return wait if wait > 0 else None
 
     def close(self) -> None:
-        self.session.close()
+        self._session.close()
+        for other in self._others:
+            other.close()
 
 
 def kept_alive_for(response: requests.Response) -> float:
