@@ -170,6 +170,10 @@ class _Rules:
         self.date_line = {known: options.date_line and not caps.backdating and not any(
             "{date}" in line or "{iso_date}" in line for line in footer) for known, footer in self.footers.items()}
         self._lengths: dict[str, int] = {}
+        # Equal tuples of indexes and of "no alt text", shared by every part that has them:
+        # an account's plan holds a hundred thousand parts, and each object costs the cycle
+        # collector a visit. Few distinct ones exist (carousels have at most 20 files).
+        self.tuples: dict[tuple[int | None, ...], tuple[int | None, ...]] = {}
 
     def length(self, text: str) -> int:
         """`text_length` of a date line, footer or marker; each is measured once per plan."""
@@ -224,9 +228,11 @@ def _add_parts(plan: PostPlan, rules: _Rules, chunks: list[Chunk], groups: list[
     # Most posts have no alt text: then every part's is (None, ...), and no file is looked at.
     with_alt = options.include_alt_text and any(m.alt_text for m in post.media)
     too_long = False
+    share = rules.tuples.setdefault
     for i in range(count):
         chunk, weight = chunks[i] if i < len(chunks) else ("", 0)
         media = tuple(groups[i]) if i < len(groups) else ()
+        media = share(media, media)
         marker = f"({i + 1}/{count})" if numbered else ""
         first = i == 0 and extras  # the date line and footer go into the first part only
         text = _compose(chunk, marker, extras if first else "")
@@ -237,8 +243,11 @@ def _add_parts(plan: PostPlan, rules: _Rules, chunks: list[Chunk], groups: list[
                 weight + (1 + len(marker) if chunk and marker else len(marker))
                 + ((2 if chunk or marker else 0) + extras_length if first else 0))
             too_long = (bound is None or bound > limit) and _too_long(text, limit, caps)
-        alt = (tuple([_alt(post.media[m], caps, options, plan) for m in media]) if with_alt
-               else (None,) * len(media))
+        if with_alt:
+            alt = tuple([_alt(post.media[m], caps, options, plan) for m in media])
+        else:
+            alt = (None,) * len(media)
+            alt = share(alt, alt)
         plan.parts.append(PlannedPart(i, text, media, None if i == 0 else i - 1,
                                       post.taken_at + timedelta(seconds=i), f"{post.id}#{i}", alt, chunk))
     return too_long

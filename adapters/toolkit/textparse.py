@@ -107,4 +107,5 @@ def clean_text(text: str | None) -> str:
     """Normalise line endings and strip NULs; keep everything else the artist typed."""
     if not text:
         return ""
-    return without_surrogates(text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", ""))
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    return text if text.isascii() else without_surrogates(text)  # ASCII holds no surrogates

@@ -115,7 +115,7 @@ class Tokens:
 def tokenize(text: str, counting: TextCounting, url_weight: int | None) -> Tokens:
     """The words and whitespace runs of `text`, weighed the way `text_length` would."""
     pieces = _SPLIT.split(text)  # word, space, word, ..., word (first and last may be "")
-    kinds = _looked_up(_KINDS, pieces, _kind)
+    kinds = _looked_up(_KINDS, _kind, pieces)
     if not text.isascii() and _glued(kinds[0::2]):
         pieces = [""]  # the same alternation, built from whole graphemes
         for cluster in GRAPHEME.findall(text):
@@ -124,10 +124,9 @@ def tokenize(text: str, counting: TextCounting, url_weight: int | None) -> Token
                 pieces[-1] += cluster
             else:
                 pieces.append(cluster)
-        kinds = _looked_up(_KINDS, pieces, _kind)
+        kinds = _looked_up(_KINDS, _kind, pieces)
     n = len(pieces)
-    weights = _looked_up(_WEIGHTS.setdefault((counting, url_weight), {}), pieces,
-                         functools.partial(text_length, caps=Measure(counting, url_weight)))
+    weights = _looked_up(*_weights_of(counting, url_weight), pieces)
     # Only the first and last pieces can be empty; they are no tokens.
     lo = 1 if pieces[0] == "" else 0
     hi = n - (1 if pieces[-1] == "" and n > lo else 0)
@@ -142,11 +141,19 @@ def tokenize(text: str, counting: TextCounting, url_weight: int | None) -> Token
 _ENDS_SENTENCE, _MARK_FIRST, _PREPEND_LAST = 1, 2, 4
 _GLUING = frozenset(f for f in range(8) if f & (_MARK_FIRST | _PREPEND_LAST))
 _KINDS: dict[str, int] = {}  # word -> its facts; whitespace run -> SPACE / LINE / PARAGRAPH
-_WEIGHTS: dict[tuple[TextCounting, int | None], dict[str, int]] = {}  # per counting rule
+_WEIGHTS: dict[tuple[TextCounting, int | None], tuple[dict[str, int], Callable[[str], int]]] = {}  # per rule
 _CACHE_LIMIT = 100_000  # distinct pieces remembered per table: odd text can be endless
 
 
-def _looked_up(cache: dict[str, int], keys: list[str], compute: Callable[[str], int]) -> list[int]:
+def _weights_of(counting: TextCounting, url_weight: int | None) -> tuple[dict[str, int], Callable[[str], int]]:
+    """The table of pieces' weights under one counting rule, and how to weigh a new piece."""
+    found = _WEIGHTS.get((counting, url_weight))
+    if found is None:
+        found = _WEIGHTS[counting, url_weight] = ({}, functools.partial(text_length, caps=Measure(counting, url_weight)))
+    return found
+
+
+def _looked_up(cache: dict[str, int], compute: Callable[[str], int], keys: list[str]) -> list[int]:
     """`[compute(key) for key in keys]`, computing each distinct key once ever: captions repeat
     their words, hashtags, emoji and spaces, and a dictionary look-up costs far less than
     segmenting text into graphemes again."""
@@ -184,7 +191,7 @@ def _glued(facts: list[int]) -> bool:
 
 
 def _has_glue(text: str) -> bool:
-    return not text.isascii() and _glued(_looked_up(_KINDS, _SPLIT.split(text)[0::2], _kind))
+    return not text.isascii() and _glued(_looked_up(_KINDS, _kind, _SPLIT.split(text)[0::2]))
 
 
 def _run_quality(run: str) -> int:
