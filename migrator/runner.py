@@ -102,6 +102,7 @@ class Runner:
         self._probe_misses = 0  # posts new to the journal, not found on the target, in a row
         self._next_plan: PostPlan | None = None  # whose images may go out while this post is created
         self._ahead: UploadAhead | None = None
+        self._going: list[tuple[str, int, PreparedMedia, str]] = []  # journaled, sent with the next create
         self._new_to_journal: set[str] = set()
         self.pacer = Pacer(adapter.caps.rate_budgets, self.journal, clock=clock, sleep=self._wait, max_wait=max_wait,
                            on_wait=lambda s, why: self.progress.note(f"waiting {s:.0f} s for the target's limit ({why})"))
@@ -138,6 +139,7 @@ class Runner:
             outcome.interrupted = True
         finally:
             if self._ahead is not None:
+                self._release_ahead(send=False)
                 self._settle_ahead(None)  # no upload left in flight when the adapter closes
                 self._ahead.close()
                 self._ahead = None
@@ -215,7 +217,7 @@ class Runner:
                 post_id=post.id, part_index=part.idx, part_count=len(parts))
             look_first = part.state == J.POSTING or self._probing(post.id)
             if part is parts[-1]:
-                self._send_ahead(outcome)  # the next post's images travel while this one is created
+                self._ready_ahead(outcome)  # the next post's images travel while this one is created
             ref, found = self._create(request, look_first=look_first)
             if look_first and part.state != J.POSTING:
                 self._probe_misses = 0 if found else self._probe_misses + 1
@@ -223,12 +225,13 @@ class Runner:
             refs[part.idx] = last = ref
         return created
 
-    def _send_ahead(self, outcome: RunOutcome) -> None:
-        """Hand the next post's first images to the upload-ahead thread (migrator/upload_ahead.py).
+    def _ready_ahead(self, outcome: RunOutcome) -> None:
+        """Choose the next post's first images for the upload-ahead thread (migrator/upload_ahead.py).
 
         Only what can go at once: files already prepared, budgets not spent, a post and files
         untouched so far (a resumed post goes the usual way). Each is paced and journaled
-        "uploading", durably, here on the runner's thread before it is handed over."""
+        "uploading" here, on the runner's thread; `_release_ahead` hands them over once that is
+        on disk, with the create that follows (one commit for both)."""
         plan, self._next_plan = self._next_plan, None
         if self._ahead is None or plan is None or plan.skipped:
             return
@@ -238,7 +241,6 @@ class Runner:
         if row is None or row.state != J.PLANNED or part is None:
             return
         rows = {m.idx: m for m in self.journal.media(post.id)}
-        going: list[tuple[int, PreparedMedia]] = []
         for mi in part.media:
             if rows[mi].state != J.PLANNED or not self.pacer.ready("media") or not (
                     (post.id, mi) in outcome.media_results or self._prefetcher.ready(post.media[mi])):
@@ -249,11 +251,24 @@ class Runner:
             prepared = _with_alt(result.prepared, plan, mi)
             self.pacer.acquire("media")
             self.journal.media_uploading(post.id, mi, prepared.sha256)
-            going.append((mi, prepared))
-        if going:
-            self.journal.durable()  # every "uploading" on disk before its upload goes out
-            for mi, prepared in going:
-                self._ahead.send(post.id, mi, prepared, f"{part.key}/m{mi}")
+            self._going.append((post.id, mi, prepared, f"{part.key}/m{mi}"))
+
+    def _release_ahead(self, *, send: bool) -> None:
+        """Hand the chosen uploads over, their "uploading" on disk first; or, when the create
+        they were to go with did not go out (a stop, a failure), record them as not sent."""
+        going, self._going = self._going, []
+        if not going or self._ahead is None:
+            return
+        if send:
+            self.journal.durable()  # already done by a create that just went out: then a no-op
+            for post_id, mi, prepared, key in going:
+                self._ahead.send(post_id, mi, prepared, key)
+            return
+        try:
+            for post_id, mi, _, _ in going:
+                self.journal.media_not_sent(post_id, mi)
+        except RunStopped:
+            pass  # the journal can't be written: left "uploading", a resume sends them
 
     def _settle_ahead(self, post_id: str | None) -> None:
         """Journal what became of uploads sent ahead that their post never took (of `post_id`,
@@ -372,14 +387,20 @@ class Runner:
             first[0] = False
             self.pacer.acquire("posts")
             self.journal.durable()  # "posting" on disk before the create, on every attempt
+            self._release_ahead(send=True)  # the next post's images go out with it
             return self.adapter.create_post(request)
 
         self.journal.part_posting(request.post_id, request.part_index)
         try:
             ref = self._call(attempt)
         except PostFailed as exc:
+            self._release_ahead(send=False)
             self.journal.part_failed(request.post_id, request.part_index, exc.one_line())
             raise
+        except BaseException:
+            self._release_ahead(send=False)  # stopped before the create went out: nothing else goes
+            raise
+        self._release_ahead(send=True)  # found already there: no create went out, the files still go
         self.journal.part_posted(request.post_id, request.part_index, ref)
         return ref, found_there[0]
 

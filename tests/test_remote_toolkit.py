@@ -17,6 +17,7 @@ from pindah.adapters.toolkit.http import (
     HttpError,
     check_url,
     is_loopback,
+    new_session,
     to_target_error,
 )
 from pindah.adapters.toolkit.oauth import LoginIO, OAuthSteps, browser_login
@@ -110,3 +111,14 @@ def test_a_bluesky_dry_run_without_a_network_plans_with_published_limits_and_say
     on_pds = BlueskyAdapter("rina.bsky.social", {"pds": NOWHERE})
     on_pds.prepare(interactive=False, dry_run=True)
     assert on_pds.offline_note
+
+
+def test_proxy_settings_from_the_environment_still_apply_to_each_server(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.setenv("NO_PROXY", "pds.example")
+    session = new_session()  # reads them once per server, not on every call
+    for _ in range(2):
+        assert session.merge_environment_settings("https://bsky.social/xrpc/a", {}, None, None, None)["proxies"][
+            "https"] == "http://proxy.invalid:3128"
+        assert "https" not in session.merge_environment_settings("https://pds.example/xrpc/b", {}, None, None, None)[
+            "proxies"]

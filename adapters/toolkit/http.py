@@ -219,9 +219,28 @@ def _pooled_adapter() -> HTTPAdapter:
 logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
 
+class _Session(requests.Session):
+    """requests reads proxy and CA-bundle settings from the environment on every call, scanning
+    `os.environ` (about 1 ms a call, on the runner's path between two calls): read once per
+    server and call shape instead. A session lives for one run, whose environment is fixed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._settings: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> dict[str, Any]:
+        if proxies:  # a call's own proxies: not this cache's business
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc, stream, verify, cert)
+        if key not in self._settings:
+            self._settings[key] = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        return dict(self._settings[key], proxies=dict(self._settings[key]["proxies"]))
+
+
 def new_session() -> requests.Session:
     """A requests session with pindah's User-Agent and the stale-connection re-send."""
-    session = requests.Session()
+    session = _Session()
     session.headers["User-Agent"] = USER_AGENT
     for scheme in ("https://", "http://"):
         session.mount(scheme, _pooled_adapter())
