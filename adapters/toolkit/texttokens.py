@@ -157,16 +157,19 @@ def _looked_up(cache: dict[str, int], compute: Callable[[str], int], keys: list[
     """`[compute(key) for key in keys]`, computing each distinct key once ever: captions repeat
     their words, hashtags, emoji and spaces, and a dictionary look-up costs far less than
     segmenting text into graphemes again."""
-    found = list(map(cache.get, keys))
-    if None in found:
-        missing = set(keys).difference(cache)
-        if len(cache) + len(missing) > _CACHE_LIMIT:
-            cache.clear()
-            missing = set(keys)
-        for key in missing:
-            cache[key] = compute(key)
-        found = list(map(cache.__getitem__, keys))
-    return found  # type: ignore[return-value]
+    try:
+        # Nearly always every piece is known. (Looking for a None among the results instead
+        # compares each int with None: a tenth of tokenizing.)
+        return list(map(cache.__getitem__, keys))
+    except KeyError:
+        pass
+    missing = set(keys).difference(cache)
+    if len(cache) + len(missing) > _CACHE_LIMIT:
+        cache.clear()
+        missing = set(keys)
+    for key in missing:
+        cache[key] = compute(key)
+    return list(map(cache.__getitem__, keys))
 
 
 def _kind(piece: str) -> int:
