@@ -39,6 +39,7 @@ from pindah.adapters.contract import Capabilities, TextCounting
 
 from pindah.adapters.toolkit import textparse
 from .model import AltOrigin, Media, MediaType, Post
+from .planner_media import single_post_media, thread_groups, usable_media
 from pindah.adapters.toolkit.textcount import Measure, text_length
 from pindah.adapters.toolkit.textsplit import measure, split_measured, truncate
 
@@ -48,6 +49,8 @@ _PLACEHOLDERS = {"date", "iso_date", "instagram_url"}
 _LINKISH = re.compile(r"\S+://\S+|\bwww\.\S+")
 _OLDEST_FIRST = operator.attrgetter("taken_at", "id")
 _set = object.__setattr__  # how a frozen dataclass sets its fields
+# Part i is dated i seconds after the post; made once (timedelta(seconds=i) parses keywords).
+_SECONDS = tuple(timedelta(seconds=i) for i in range(64))
 
 
 @dataclass(frozen=True)
@@ -140,8 +143,10 @@ def _no_cycle_collection() -> Iterator[None]:
     """Planning an account makes a dozen objects per post that all live on and form no cycles.
     Each few hundred of them start a pass of Python's cycle collector, and some passes walk the
     whole heap (every post and file of the export): a quarter of planning time, for nothing to
-    collect. It is paused while planning, and resumed as it was (it then finds the plans in its
-    youngest generation, once). Nothing else runs in between but the planner's own code."""
+    collect. It is paused while planning and resumed as it was, with the one pass over the new
+    plans it then owes done right away (inside `plan_posts`: the bench counts it). Threads
+    running meanwhile (the browser app's) also go without cycle collection for that second or
+    two: memory freed a little later at worst, never a wrong result."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -149,6 +154,7 @@ def _no_cycle_collection() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+            gc.collect(0)
 
 
 def plan_post(post: Post, caps: Capabilities, options: PlanOptions = PlanOptions(),
@@ -188,7 +194,7 @@ class _Rules:
 def _plan(post: Post, rules: _Rules, instagram_url: str | None) -> PostPlan:
     caps, options = rules.caps, rules.options
     plan = PostPlan(post=post, parts=[], media_required=bool(post.media) and not options.text_without_media)
-    is_video = _usable_media(post, caps, plan)  # kept file -> is it a video, in carousel order
+    is_video = usable_media(post, caps, plan)  # kept file -> is it a video, in carousel order
     kept = list(is_video)
     caption = _caption(post.caption, options)
     if not kept and caps.requires_media:
@@ -202,10 +208,10 @@ def _plan(post: Post, rules: _Rules, instagram_url: str | None) -> PostPlan:
         return plan
     extras = _extras(post, rules, instagram_url, plan)
     if caps.threads:
-        groups = _thread_groups(kept, is_video, caps, plan)
+        groups = thread_groups(kept, is_video, caps, plan)
         chunks, numbered, extras = _split_caption(caption, len(groups), rules, extras, plan)
     else:
-        groups = [_single_post_media(kept, is_video, caps, plan)]
+        groups = [single_post_media(kept, is_video, caps, plan)]
         chunks, numbered, extras = _shorten_caption(caption, rules, extras, plan)
     count = max(1, len(chunks), len(groups))
     too_long = _add_parts(plan, rules, chunks, groups, numbered and count > 1, extras, count)
@@ -248,89 +254,13 @@ def _add_parts(plan: PostPlan, rules: _Rules, chunks: list[Chunk], groups: list[
         else:
             alt = (None,) * len(media)
             alt = share(alt, alt)
+        seconds = _SECONDS[i] if i < len(_SECONDS) else timedelta(seconds=i)
         plan.parts.append(PlannedPart(i, text, media, None if i == 0 else i - 1,
-                                      post.taken_at + timedelta(seconds=i), f"{post.id}#{i}", alt, chunk))
+                                      post.taken_at + seconds, f"{post.id}#{i}", alt, chunk))
     return too_long
 
 
 # -- media -------------------------------------------------------------------------------------
-
-def _usable_media(post: Post, caps: Capabilities, plan: PostPlan) -> dict[int, bool]:
-    """The files that can go, each with whether it is a video (sniffed once, used throughout)."""
-    kept: dict[int, bool] = {}
-    for i, media in enumerate(post.media):
-        kind = media.planned_type()  # one existence check and one sniff per file, ever
-        if kind is None:
-            plan.dropped_media.append((i, "file missing from the export"))
-            continue
-        video = kind is MediaType.VIDEO
-        if video and not caps.supports_video:
-            plan.dropped_media.append((i, "video: this platform doesn't take video"))
-        else:
-            kept[i] = video
-    return kept
-
-
-def _thread_groups(kept: list[int], is_video: dict[int, bool], caps: Capabilities,
-                   plan: PostPlan) -> list[list[int]]:
-    """Media of each part, in order (see the module docstring for where videos go)."""
-    if len(kept) < 2:  # most posts: one picture or video, one part, nothing to say
-        return [kept] if kept else []
-    per_post = max(1, caps.max_media_per_post)
-    videos_per_post = min(per_post, caps.max_videos_per_post or per_post)
-    groups: list[list[int]] = []
-    if caps.mix_images_and_videos:
-        videos = 0
-        for i in kept:  # carousel order exactly; a post closes when it is full
-            if groups and len(groups[-1]) < per_post and not (is_video[i] and videos >= videos_per_post):
-                groups[-1].append(i)
-            else:
-                groups.append([i])
-                videos = 0
-            videos += is_video[i]
-    else:
-        # Consecutive runs of one kind, each filling posts of its own, so the thread shows the
-        # carousel in Instagram's order: image, video, image stays image, video, image.
-        for i in kept:
-            room = videos_per_post if is_video[i] else per_post
-            if groups and is_video[groups[-1][0]] == is_video[i] and len(groups[-1]) < room:
-                groups[-1].append(i)
-            else:
-                groups.append([i])
-        if len({is_video[i] for i in kept}) > 1:
-            plan.notes.append("images and videos in separate posts, in Instagram's order: "
-                              "this platform doesn't mix them in one post")
-    if len(groups) > 1:
-        plan.notes.append(f"{_describe(kept, is_video)} → {len(groups)} posts "
-                          f"(this platform takes {per_post} per post)")
-    return groups
-
-
-def _single_post_media(kept: list[int], is_video: dict[int, bool], caps: Capabilities,
-                       plan: PostPlan) -> list[int]:
-    """The most a single post can carry, in carousel order; the rest is dropped with a reason."""
-    per_post = max(1, caps.max_media_per_post)
-    videos_allowed = min(per_post, caps.max_videos_per_post or per_post)
-    # Without mixing, one kind wins: images, which is what artists' carousels mostly are.
-    only_videos = not caps.mix_images_and_videos and all(is_video.values())
-    chosen: list[int] = []
-    videos = 0
-    for i in kept:
-        if not caps.mix_images_and_videos and is_video[i] != only_videos:
-            plan.dropped_media.append((i, "video: can't share a post with images here, "
-                                          "and this platform can't do threads"))
-        elif len(chosen) >= per_post or (is_video[i] and videos >= videos_allowed):
-            plan.dropped_media.append((i, f"over the limit of {per_post} files per post, "
-                                          "and this platform can't do threads"))
-        else:
-            chosen.append(i)
-            videos += is_video[i]
-    left_out = len(kept) - len(chosen)
-    if left_out:
-        plan.notes.append(f"{left_out} of {len(kept)} files left out: this platform can't do threads")
-    plan.dropped_media.sort()
-    return chosen
-
 
 def without_its_media(unusable: list[tuple[Media, str]]) -> str:
     """Why a post is left out when none of its pictures or videos can be used (planner and
@@ -346,13 +276,6 @@ def without_its_media(unusable: list[tuple[Media, str]]) -> str:
     else:
         head = f"none of its {len(unusable)} pictures and videos can be used ({listed})"
     return head + "; to publish the text alone, use --text-without-media"
-
-
-def _describe(indexes: list[int], is_video: dict[int, bool]) -> str:
-    videos = sum(is_video[i] for i in indexes)
-    images = len(indexes) - videos
-    words = [f"{n} {w}{'s' if n != 1 else ''}" for n, w in ((images, "image"), (videos, "video")) if n]
-    return " and ".join(words)
 
 
 def _nothing_left(plan: PostPlan, why: str) -> str:
