@@ -120,7 +120,7 @@ class Runner:
         self._prefetcher = Prefetcher(self.stamp, self.adapter.caps, self.cache_dir)
         self._prefetcher.schedule(self._upcoming_media(plans))
         if type(self.adapter).uploads_alongside and not self.adapter.caps.published_by_hand:
-            self._ahead = UploadAhead(self.adapter.upload_media)  # see _send_ahead
+            self._ahead = UploadAhead(self.adapter.upload_media)  # see _ready_ahead
         transient_in_a_row = 0
         try:
             with self.journal.grouped():  # committed before each call: see _media and _create
@@ -346,9 +346,9 @@ class Runner:
                 row.uploaded_at is not None and self.clock() - row.uploaded_at < self.adapter.caps.media_reuse_seconds)
             if fresh:
                 return row.remote, prepared.alt_text
-        # Sent while the post before was created (_send_ahead): paced and journaled then, and
+        # Sent while the post before was created (_ready_ahead): paced and journaled then, and
         # its answer or error is this call's first attempt.
-        ahead = self._ahead.take(post.id, mi, prepared.sha256) if self._ahead is not None else None
+        ahead = self._ahead.take(post.id, mi) if self._ahead is not None else None
         if ahead is None:
             # A video is paced as one: "videos" budgets (Tumblr's 10 a day) and "media" ones both count it.
             self.pacer.acquire("videos" if prepared.mime in self.adapter.caps.video_mime_types else "media")

@@ -33,24 +33,22 @@ class UploadAhead:
     def __init__(self, upload: Upload) -> None:
         self._upload = upload
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pindah-upload-ahead")
-        # (post id, media index) -> (the prepared file's sha256, the upload under way)
-        self._sent: dict[tuple[str, int], tuple[str, Future[RemoteRef]]] = {}
+        self._sent: dict[tuple[str, int], Future[RemoteRef]] = {}  # (post id, media index) -> its upload
 
     def send(self, post_id: str, index: int, prepared: PreparedMedia, key: str) -> None:
         """Start uploading `prepared` (its "uploading" must already be durable in the journal)."""
-        self._sent[(post_id, index)] = (prepared.sha256, self._pool.submit(self._upload, prepared, key))
+        self._sent[(post_id, index)] = self._pool.submit(self._upload, prepared, key)
 
-    def take(self, post_id: str, index: int, sha256: str) -> Future[RemoteRef] | None:
+    def take(self, post_id: str, index: int) -> Future[RemoteRef] | None:
         """The upload sent ahead for this file (its `result()` waits, then answers or raises what
-        `upload_media` raised); None when none was sent or it sent another version of the file."""
-        sent = self._sent.pop((post_id, index), None)
-        return sent[1] if sent is not None and sent[0] == sha256 else None
+        `upload_media` raised), or None. A run prepares each file once, so it is this version."""
+        return self._sent.pop((post_id, index), None)
 
     def untaken(self, post_id: str | None = None) -> list[tuple[str, int, Future[RemoteRef]]]:
         """Uploads sent ahead and never taken (a post that failed, was found already there or
         was never reached), of one post or of all, forgotten here: the runner journals them."""
         keys = [key for key in self._sent if post_id is None or key[0] == post_id]
-        return [(key[0], key[1], self._sent.pop(key)[1]) for key in keys]
+        return [(key[0], key[1], self._sent.pop(key)) for key in keys]
 
     def close(self) -> None:
         """Wait for uploads under way (a run ends with no call in flight), then stop the thread."""
