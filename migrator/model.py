@@ -56,6 +56,9 @@ class AltOrigin(str, enum.Enum):
 
 
 _MEDIA_TYPES = {"image": MediaType.IMAGE, "video": MediaType.VIDEO}
+# The MIME types `sniff` gives, each with its kind (others are looked up by their first half).
+_MIME_MEDIA_TYPES = {mime: _MEDIA_TYPES[mime.partition("/")[0]] for mime in sniff.KNOWN_MIME_TYPES}
+_READS_HEADS: dict[type, bool] = {}  # kind of export tree -> whether it has `read_head`
 _UNKNOWN = object()  # "not sniffed yet", distinct from a sniffed None
 
 
@@ -164,9 +167,13 @@ class Media:
                 if self._mime is _UNKNOWN:
                     self._mime = None  # what `mime` says of a missing file
             else:
-                if self._mime is _UNKNOWN:
-                    self._mime = sniff.sniff_mime(self._opener, self._read_head())
-                planned = self._type_of(self._mime)  # `type`, without asking `missing` again
+                mime = self._mime
+                if mime is _UNKNOWN:
+                    mime = self._mime = sniff.sniff_mime(self._opener, self._read_head())
+                # `_type_of`, by the whole MIME type: an account's plan asks it of every file
+                planned = _MIME_MEDIA_TYPES.get(mime)  # type: ignore[call-overload]
+                if planned is None:
+                    planned = self._type_of(mime)  # type: ignore[arg-type]
             self._planned = planned
         return planned  # type: ignore[return-value]
 
@@ -190,8 +197,14 @@ class Media:
 
     def _read_head(self) -> Callable[[int], bytes] | None:
         """The export's cheap way to read a file's first bytes, when it has one (ZIP members)."""
-        read_head = getattr(self.tree, "read_head", None)
-        return None if read_head is None else lambda n: read_head(self.path, n)
+        tree = self.tree
+        has = _READS_HEADS.get(type(tree))
+        if has is None:  # asked once per kind of tree: a failed getattr raises inside, slowly
+            has = _READS_HEADS[type(tree)] = callable(getattr(tree, "read_head", None))
+        if not has:
+            return None
+        read_head, path = tree.read_head, self.path  # type: ignore[union-attr]
+        return lambda n: read_head(path, n)
 
     def _opener(self) -> IO[bytes]:
         return self.tree.open(self.path)  # type: ignore[union-attr]

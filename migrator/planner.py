@@ -143,18 +143,27 @@ def _no_cycle_collection() -> Iterator[None]:
     """Planning an account makes a dozen objects per post that all live on and form no cycles.
     Each few hundred of them start a pass of Python's cycle collector, and some passes walk the
     whole heap (every post and file of the export): a quarter of planning time, for nothing to
-    collect. It is paused while planning and resumed as it was, with the one pass over the new
-    plans it then owes done right away (inside `plan_posts`: the bench counts it). Threads
-    running meanwhile (the browser app's) also go without cycle collection for that second or
-    two: memory freed a little later at worst, never a wrong result."""
+    collect. It is paused while planning and resumed as it was. The new plans then go straight
+    to the oldest generation (`gc.freeze` then `gc.unfreeze` moves every tracked object there
+    at once, without looking at one): that is where two young passes over a hundred thousand
+    parts would have put them, finding nothing to free. Those passes are skipped, not put off:
+    full collections look at the oldest generation whatever way objects got there. Threads
+    running meanwhile (the browser app's) go without cycle collection for that second or two,
+    and their young objects age with the plans: memory freed a little later at worst, never a
+    wrong result. When something else holds objects frozen, unfreezing would release them too:
+    then the young pass is done instead."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
+            else:
+                gc.collect(0)
             gc.enable()
-            gc.collect(0)
 
 
 def plan_post(post: Post, caps: Capabilities, options: PlanOptions = PlanOptions(),

@@ -81,3 +81,43 @@ def test_the_stdlib_splits_text_at_exactly_the_spaces_the_unicode_rules_break_at
     by_unicode = [m.start() for m in regex.finditer(texttokens._BREAKING_SPACE, every_character)]
     spelled = [m.start() for m in re.finditer(texttokens._BREAKING_SPACE_SPELLED, every_character)]
     assert by_unicode == spelled and len(spelled) == 22
+
+
+def test_planning_leaves_the_cycle_collector_as_it_found_it_and_garbage_made_before_is_still_freed():
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    def make_cycle() -> weakref.ref:
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # only the cycle collector can free these
+        return weakref.ref(a)
+
+    caps = ALL_CAPS["bluesky"]
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        posts = make_posts(50)
+        cycle = make_cycle()  # young when planning starts: it ages with the plans
+        plans = plan_posts(posts, caps)
+        assert gc.isenabled() and gc.get_freeze_count() == 0  # nothing left frozen
+        gc.collect()
+        assert cycle() is None and len(plans) == 50
+        gc.disable()
+        plan_posts(make_posts(5), caps)
+        assert not gc.isenabled()  # a caller that paused it keeps it paused
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+def test_a_word_that_glues_to_the_space_before_it_is_noticed_whenever_it_comes_back():
+    # A combining mark after a space makes one grapheme of both: no cut may fall between them,
+    # and the tokens must then be whole graphemes, however often the word was weighed before.
+    text = "word \u0301x more words here"
+    for _ in range(3):
+        tokens = tokenize(text + " ", TextCounting.GRAPHEMES, None)  # a new text each time (cache)
+        text += " again"
+        boundaries = {m.start() for m in regex.finditer(r"\X", text + " ")}
+        assert set(tokens.offsets[:-1]) <= boundaries

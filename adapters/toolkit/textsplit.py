@@ -12,11 +12,12 @@ the browser app re-plans a whole account after each selection.
 from __future__ import annotations
 
 import bisect
+import math
 
 import regex
 
 from .textcount import GRAPHEME, Counting, link_spans, raw_length, text_length
-from .texttokens import LINE, PARAGRAPH, SENTENCE, SPACE, WORD, FewestParts, Tokens, tokenize
+from .texttokens import ENDS_SENTENCE, LINE, PARAGRAPH, SENTENCE, SPACE, WORD, FewestParts, Tokens, tokenize
 
 ELLIPSIS = "…"
 
@@ -119,11 +120,26 @@ def _best_cut(tokens: Tokens, fewest: FewestParts, i: int, last_run: int, budget
     full enough (`_FLOOR`), then the fullest part."""
     least = fewest[last_run + 1]
     first_run = max(i + 1, fewest.earliest(least) - 1)  # the run before that word, or this part's first
-    base = tokens.prefix[i]
-    for quality in (PARAGRAPH, LINE, SENTENCE):
-        run = tokens.last_break(quality, first_run, last_run)
-        if run is not None and tokens.prefix[run] - base >= _FLOOR[quality] * budget:
-            return run
+    prefix = tokens.prefix
+    base = prefix[i]
+    # The last break of a quality is taken only above that quality's floor, so runs below the
+    # lowest floor are never chosen: only the kinds of the runs above it are read.
+    start = bisect.bisect_left(prefix, base + math.ceil(_FLOOR[PARAGRAPH] * budget), first_run, last_run + 1)
+    start += (start - tokens.first_word) % 2 == 0  # a run, not a word
+    if start > last_run:
+        return last_run
+    window = tokens.kinds_between(start - 1, last_run + 1)  # the word before `start` ... last_run
+    runs = window[:0:-2]  # backwards: last_run, last_run - 2, ... start
+    for quality in (PARAGRAPH, LINE):
+        if quality in runs:
+            run = last_run - 2 * runs.index(quality)
+            if prefix[run] - base >= _FLOOR[quality] * budget:
+                return run
+    # A sentence break: a plain space after a word ending in . ! ? and quotes.
+    for n, (run_kind, word_kind) in enumerate(zip(runs, window[-2::-2])):
+        if run_kind == SPACE and word_kind & ENDS_SENTENCE:
+            run = last_run - 2 * n
+            return run if prefix[run] - base >= _FLOOR[SENTENCE] * budget else last_run
     return last_run
 
 

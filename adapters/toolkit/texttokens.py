@@ -9,8 +9,10 @@ app and must handle 20,000 posts in well under two seconds. A text is split once
 whitespace runs (the stdlib, in C), and everything else is looked up per distinct word or run:
 captions repeat their words, hashtags, emoji and spaces, so each is weighed with `textcount`
 (grapheme segmentation is slow), and checked for a sentence end or for a mark that would glue it
-to a space, once ever (bounded tables). The lists are then built with `map`, slices and
-`accumulate`, never a Python loop over every word.
+to a space, once ever (bounded tables). The lists are then built with look-ups in one C loop,
+slices and `accumulate`, never a Python loop over every word. A token's kind (its break
+quality, whether a word ends a sentence) is only looked up where a cut is being chosen: a
+long caption is weighed whole, but its kinds are read near its few cuts.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate, compress
+from itertools import accumulate
+from operator import itemgetter
 
 import regex
 
@@ -58,13 +61,25 @@ class Tokens:
     k % 2 == first_word."""
 
     pieces: list[str]
-    weights: list[int]
-    kinds: list[int]  # a run: SPACE / LINE / PARAGRAPH (not yet SENTENCE); a word: its facts (bits)
+    weights: Sequence[int]
     prefix: list[int]  # prefix[k] = total weight of tokens[:k] (len = tokens + 1)
     first_word: int  # 0 when the text starts with a word, 1 when with whitespace
 
     def __len__(self) -> int:
         return len(self.weights)
+
+    @functools.cached_property
+    def kinds(self) -> Sequence[int]:
+        """Each token's kind: a run's SPACE / LINE / PARAGRAPH (not yet SENTENCE), a word's
+        facts (bits). Only cuts inside words need them all."""
+        return _looked_up(_KINDS, _kind, self.pieces)
+
+    def kinds_between(self, start: int, end: int) -> Sequence[int]:
+        """`kinds[start:end]`, looking up only those (a cut between words reads a few)."""
+        known = self.__dict__.get("kinds")
+        if known is not None:
+            return known[start:end]
+        return _looked_up(_KINDS, _kind, self.pieces[start:end])
 
     @functools.cached_property
     def offsets(self) -> list[int]:
@@ -83,24 +98,12 @@ class Tokens:
     @functools.cached_property
     def quality(self) -> list[int]:
         """Break quality of each token (WORD for words); only cuts inside words need them all."""
-        quality = self.kinds.copy()
+        quality = list(self.kinds)
         quality[self.first_word::2] = [WORD] * len(quality[self.first_word::2])
         for k in range(1 - self.first_word, len(quality), 2):
-            if quality[k] == SPACE and k and self.kinds[k - 1] & _ENDS_SENTENCE:
+            if quality[k] == SPACE and k and self.kinds[k - 1] & ENDS_SENTENCE:
                 quality[k] = SENTENCE
         return quality
-
-    def last_break(self, quality: int, first_run: int, last_run: int) -> int | None:
-        """The last of the runs first_run, first_run + 2, ... last_run with that quality (a
-        SENTENCE run is a plain space after a word ending in . ! ? and quotes), or None."""
-        kinds = self.kinds
-        if quality != SENTENCE:
-            runs = kinds[last_run:first_run - 1 if first_run else None:-2]  # backwards
-            return last_run - 2 * runs.index(quality) if quality in runs else None
-        ends = [k for k in compress(range(first_run, last_run + 1, 2),
-                                    map(_ENDS_SENTENCE.__and__, kinds[first_run - 1:last_run:2]))
-                if kinds[k] == SPACE]
-        return ends[-1] if ends else None
 
     @property
     def longest_word(self) -> int:
@@ -115,8 +118,11 @@ class Tokens:
 def tokenize(text: str, counting: TextCounting, url_weight: int | None) -> Tokens:
     """The words and whitespace runs of `text`, weighed the way `text_length` would."""
     pieces = _SPLIT.split(text)  # word, space, word, ..., word (first and last may be "")
-    kinds = _looked_up(_KINDS, _kind, pieces)
-    if not text.isascii() and _glued(kinds[0::2]):
+    weigh = _weights_of(counting, url_weight)
+    weights = _looked_up(*weigh, pieces)  # also notes each new word that glues to a space
+    # Nearly always no word ever seen glues to a space, and this check costs nothing.
+    if _GLUING_WORDS and not text.isascii() and not _GLUING_WORDS.isdisjoint(pieces[0::2]) \
+            and _glued(_looked_up(_KINDS, _kind, pieces[0::2])):
         pieces = [""]  # the same alternation, built from whole graphemes
         for cluster in GRAPHEME.findall(text):
             is_space = _ALL_SPACE.fullmatch(cluster) is not None
@@ -124,43 +130,61 @@ def tokenize(text: str, counting: TextCounting, url_weight: int | None) -> Token
                 pieces[-1] += cluster
             else:
                 pieces.append(cluster)
-        kinds = _looked_up(_KINDS, _kind, pieces)
+        weights = _looked_up(*weigh, pieces)
     n = len(pieces)
-    weights = _looked_up(*_weights_of(counting, url_weight), pieces)
     # Only the first and last pieces can be empty; they are no tokens.
     lo = 1 if pieces[0] == "" else 0
     hi = n - (1 if pieces[-1] == "" and n > lo else 0)
     if lo or hi < n:
-        pieces, weights, kinds = pieces[lo:hi], weights[lo:hi], kinds[lo:hi]
-    return Tokens(pieces, weights, kinds, list(accumulate(weights, initial=0)), lo)
+        pieces, weights = pieces[lo:hi], weights[lo:hi]
+    return Tokens(pieces, weights, list(accumulate(weights, initial=0)), lo)
 
 
 # What a word tells about the whitespace beside it, worked out once per distinct word (bits):
 # it ends a sentence; it starts with a mark (one grapheme with a space before it); it ends
 # with a Prepend character (one grapheme with a space after it). A run's kind is its quality.
-_ENDS_SENTENCE, _MARK_FIRST, _PREPEND_LAST = 1, 2, 4
+ENDS_SENTENCE, _MARK_FIRST, _PREPEND_LAST = 1, 2, 4
 _GLUING = frozenset(f for f in range(8) if f & (_MARK_FIRST | _PREPEND_LAST))
 _KINDS: dict[str, int] = {}  # word -> its facts; whitespace run -> SPACE / LINE / PARAGRAPH
 _WEIGHTS: dict[tuple[TextCounting, int | None], tuple[dict[str, int], Callable[[str], int]]] = {}  # per rule
 _CACHE_LIMIT = 100_000  # distinct pieces remembered per table: odd text can be endless
+# Every word in a table of `_WEIGHTS` that starts with a mark or ends with a Prepend character
+# (and maybe some no longer there): a text none of whose words is here has no glue. Each word
+# is checked once, when it is first weighed, so a text costs a look-up per word at most, and
+# nothing at all while no such word was ever seen (nearly always).
+_GLUING_WORDS: set[str] = set()
 
 
 def _weights_of(counting: TextCounting, url_weight: int | None) -> tuple[dict[str, int], Callable[[str], int]]:
-    """The table of pieces' weights under one counting rule, and how to weigh a new piece."""
+    """The table of pieces' weights under one counting rule, and how to weigh a new piece
+    (which also notes whether it glues to a space: see `_GLUING_WORDS`)."""
     found = _WEIGHTS.get((counting, url_weight))
     if found is None:
-        found = _WEIGHTS[counting, url_weight] = ({}, functools.partial(text_length, caps=Measure(counting, url_weight)))
+        length = functools.partial(text_length, caps=Measure(counting, url_weight))
+
+        def weigh(piece: str) -> int:
+            if _ALL_SPACE.fullmatch(piece) is None and _kind(piece) in _GLUING:  # a word that glues
+                if len(_GLUING_WORDS) >= _CACHE_LIMIT:
+                    for table, _ in _WEIGHTS.values():  # every weighed word must stay noted
+                        table.clear()
+                    _GLUING_WORDS.clear()
+                _GLUING_WORDS.add(piece)
+            return length(piece)
+
+        found = _WEIGHTS[counting, url_weight] = ({}, weigh)
     return found
 
 
-def _looked_up(cache: dict[str, int], compute: Callable[[str], int], keys: list[str]) -> list[int]:
-    """`[compute(key) for key in keys]`, computing each distinct key once ever: captions repeat
+def _looked_up(cache: dict[str, int], compute: Callable[[str], int], keys: list[str]) -> tuple[int, ...]:
+    """`tuple(map(compute, keys))`, computing each distinct key once ever: captions repeat
     their words, hashtags, emoji and spaces, and a dictionary look-up costs far less than
     segmenting text into graphemes again."""
     try:
-        # Nearly always every piece is known. (Looking for a None among the results instead
-        # compares each int with None: a tenth of tokenizing.)
-        return list(map(cache.__getitem__, keys))
+        # Nearly always every piece is known. An itemgetter of all keys looks them up in one
+        # C loop (a third faster than mapping `cache.__getitem__`: no method call per key);
+        # with one key it returns the value itself, not a tuple. (Looking for a None among
+        # the results instead compares each int with None: a tenth of tokenizing.)
+        return itemgetter(*keys)(cache) if len(keys) > 1 else tuple([cache[key] for key in keys])
     except KeyError:
         pass
     missing = set(keys).difference(cache)
@@ -169,13 +193,13 @@ def _looked_up(cache: dict[str, int], compute: Callable[[str], int], keys: list[
         missing = set(keys)
     for key in missing:
         cache[key] = compute(key)
-    return list(map(cache.__getitem__, keys))
+    return tuple(map(cache.__getitem__, keys))
 
 
 def _kind(piece: str) -> int:
     if piece and _ALL_SPACE.fullmatch(piece):
         return _run_quality(piece)
-    facts = _ENDS_SENTENCE if _SENTENCE_TAIL.search(piece) else 0
+    facts = ENDS_SENTENCE if _SENTENCE_TAIL.search(piece) else 0
     if piece and not piece.isascii():
         if _MARK.match(piece):
             facts |= _MARK_FIRST
@@ -184,7 +208,7 @@ def _kind(piece: str) -> int:
     return facts
 
 
-def _glued(facts: list[int]) -> bool:
+def _glued(facts: Sequence[int]) -> bool:
     """Whether a whitespace run and a character beside it form one grapheme, from the facts
     of the words between the runs: a word after a run starts with a mark, or a word before
     one ends with a Prepend character (exactly what `_GLUE` finds)."""
