@@ -33,7 +33,7 @@ import re
 import string
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 
 from pindah.adapters.contract import Capabilities, TextCounting
 
@@ -189,6 +189,7 @@ class _Rules:
         # an account's plan holds a hundred thousand parts, and each object costs the cycle
         # collector a visit. Few distinct ones exist (carousels have at most 20 files).
         self.tuples: dict[tuple[int | None, ...], tuple[int | None, ...]] = {}
+        self.extras: dict[tuple[date, str | None], str] = {}  # date line and footer of a day (and link)
 
     def length(self, text: str) -> int:
         """`text_length` of a date line, footer or marker; each is measured once per plan."""
@@ -338,15 +339,27 @@ def _extras(post: Post, rules: _Rules, url: str | None, plan: PostPlan) -> str:
     options = rules.options
     if not rules.date_line[bool(url)] and not rules.footers[bool(url)]:
         return ""  # e.g. a target that backdates, and no footer: no date to write out
-    local = post.taken_at.astimezone(options.date_tz)
+    if rules.date_line[bool(url)]:
+        plan.notes.append("date added as a line: this platform can't backdate")
+    day = post.taken_at.astimezone(options.date_tz).date()
+    # An account posts several times a day: the lines of each day (and link) are written once.
+    key = (day, url)
+    extras = rules.extras.get(key)
+    if extras is None:
+        if len(rules.extras) > 4096:
+            rules.extras.clear()
+        extras = rules.extras[key] = _extras_of(day, url, rules)
+    return extras
+
+
+def _extras_of(day: date, url: str | None, rules: _Rules) -> str:
     # isoformat is strftime("%Y-%m-%d") without its cost, for the years it zero-pads alike
-    iso = local.date().isoformat() if local.year >= 1000 else local.strftime("%Y-%m-%d")
-    values = {"date": f"{local.day} {_MONTHS[local.month - 1]} {local.year}",
+    iso = day.isoformat() if day.year >= 1000 else day.strftime("%Y-%m-%d")
+    values = {"date": f"{day.day} {_MONTHS[day.month - 1]} {day.year}",
               "iso_date": iso, "instagram_url": url or ""}
     lines: list[str] = []
     if rules.date_line[bool(url)]:
-        lines.append(options.date_format.format_map(values))
-        plan.notes.append("date added as a line: this platform can't backdate")
+        lines.append(rules.options.date_format.format_map(values))
     lines.extend(line.format_map(values) for line in rules.footers[bool(url)])
     return "\n".join(lines).strip()
 

@@ -21,12 +21,13 @@ if TYPE_CHECKING:
 def usable_media(post: Post, caps: Capabilities, plan: PostPlan) -> dict[int, bool]:
     """The files that can go, each with whether it is a video (sniffed once, used throughout)."""
     kept: dict[int, bool] = {}
+    video_kind = MediaType.VIDEO
     for i, media in enumerate(post.media):
         kind = media.planned_type()  # one existence check and one sniff per file, ever
         if kind is None:
             plan.dropped_media.append((i, "file missing from the export"))
             continue
-        video = kind is MediaType.VIDEO
+        video = kind is video_kind
         if video and not caps.supports_video:
             plan.dropped_media.append((i, "video: this platform doesn't take video"))
         else:
