@@ -109,8 +109,10 @@ class PlannedPart:
         _set(self, "caption", caption)
 
 
-@dataclass
+@dataclass(slots=True)  # slots: one made per post, and no dict each for the collector to walk
 class PostPlan:
+    """What happens to one post on one target: its parts, or why it is left out."""
+
     post: Post
     parts: list[PlannedPart]
     skipped: str | None = None  # why the whole post is left out, in the artist's words

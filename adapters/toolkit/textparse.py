@@ -113,5 +113,8 @@ def clean_text(text: str | None) -> str:
     """Normalise line endings and strip NULs; keep everything else the artist typed."""
     if not text:
         return ""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    if "\r" in text:  # one scan for what is nearly never there, rather than two replaces
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in text:
+        text = text.replace("\x00", "")
     return text if text.isascii() else without_surrogates(text)  # ASCII holds no surrogates
