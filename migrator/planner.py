@@ -247,9 +247,10 @@ def _add_parts(plan: PostPlan, rules: _Rules, chunks: list[Chunk], groups: list[
     with_alt = options.include_alt_text and any(m.alt_text for m in post.media)
     too_long = False
     share = rules.tuples.setdefault
+    add, taken_at, n_chunks, n_groups = plan.parts.append, post.taken_at, len(chunks), len(groups)
     for i in range(count):
-        chunk, weight = chunks[i] if i < len(chunks) else ("", 0)
-        media = tuple(groups[i]) if i < len(groups) else ()
+        chunk, weight = chunks[i] if i < n_chunks else ("", 0)
+        media = tuple(groups[i]) if i < n_groups else ()
         media = share(media, media)
         marker = f"({i + 1}/{count})" if numbered else ""
         first = i == 0 and extras  # the date line and footer go into the first part only
@@ -267,8 +268,7 @@ def _add_parts(plan: PostPlan, rules: _Rules, chunks: list[Chunk], groups: list[
             alt = (None,) * len(media)
             alt = share(alt, alt)
         seconds = _SECONDS[i] if i < len(_SECONDS) else timedelta(seconds=i)
-        plan.parts.append(PlannedPart(i, text, media, None if i == 0 else i - 1,
-                                      post.taken_at + seconds, f"{post.id}#{i}", alt, chunk))
+        add(PlannedPart(i, text, media, None if i == 0 else i - 1, taken_at + seconds, f"{post.id}#{i}", alt, chunk))
     return too_long
 
 
@@ -423,7 +423,11 @@ def _split_caption(caption: str, media_parts: int, rules: _Rules, extras: str,
 
 def _length(caption: str, caps: Capabilities) -> int:
     # A caption longer than a post is split next: count it on the tokens the split will use.
-    return measure(caption, caps) if len(caption) > (caps.max_text or 0) else text_length(caption, caps)
+    # One with links on a target that weighs links alike whatever their length is counted
+    # faster word by word (each word is weighed once per plan) than by finding its links.
+    if len(caption) > (caps.max_text or 0) or (caps.url_weight is not None and ":" in caption):
+        return measure(caption, caps)
+    return text_length(caption, caps)
 
 
 def _shorten_caption(caption: str, rules: _Rules, extras: str,
