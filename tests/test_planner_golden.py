@@ -121,3 +121,14 @@ def test_a_word_that_glues_to_the_space_before_it_is_noticed_whenever_it_comes_b
         boundaries = {m.start() for m in regex.finditer(r"\X", text)}
         assert set(tokens.offsets[:-1]) <= boundaries
         text += " again"  # a new text each time, not one tokenize remembers
+
+
+def test_glue_is_still_found_after_more_gluing_words_than_can_be_remembered(monkeypatch):
+    monkeypatch.setattr(texttokens, "_GLUING_WORDS", set())
+    monkeypatch.setattr(texttokens, "_WEIGHTS", {})
+    monkeypatch.setattr(texttokens, "_CACHE_LIMIT", 2)
+    for i in range(5):
+        text = f"w{i} \u0301m{i} and more"  # a new word with a mark glued to the space before it
+        tokens = tokenize(text, TextCounting.GRAPHEMES, None)
+        assert set(tokens.offsets[:-1]) <= {m.start() for m in regex.finditer(r"\X", text)}
+    assert texttokens._TOO_MANY in texttokens._GLUING_WORDS

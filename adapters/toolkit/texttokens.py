@@ -121,7 +121,8 @@ def tokenize(text: str, counting: TextCounting, url_weight: int | None) -> Token
     weigh = _weights_of(counting, url_weight)
     weights = _looked_up(*weigh, pieces)  # also notes each new word that glues to a space
     # Nearly always no word ever seen glues to a space, and this check costs nothing.
-    if _GLUING_WORDS and not text.isascii() and not _GLUING_WORDS.isdisjoint(pieces[0::2]) \
+    if _GLUING_WORDS and not text.isascii() \
+            and (_TOO_MANY in _GLUING_WORDS or not _GLUING_WORDS.isdisjoint(pieces[0::2])) \
             and _glued(_looked_up(_KINDS, _kind, pieces[0::2])):
         pieces = [""]  # the same alternation, built from whole graphemes
         for cluster in GRAPHEME.findall(text):
@@ -153,6 +154,7 @@ _CACHE_LIMIT = 100_000  # distinct pieces remembered per table: odd text can be 
 # is checked once, when it is first weighed, so a text costs a look-up per word at most, and
 # nothing at all while no such word was ever seen (nearly always).
 _GLUING_WORDS: set[str] = set()
+_TOO_MANY = "\x00too many\x00"  # in `_GLUING_WORDS` once it is full: no text is then known glue-free
 
 
 def _weights_of(counting: TextCounting, url_weight: int | None) -> tuple[dict[str, int], Callable[[str], int]]:
@@ -164,11 +166,12 @@ def _weights_of(counting: TextCounting, url_weight: int | None) -> tuple[dict[st
 
         def weigh(piece: str) -> int:
             if _ALL_SPACE.fullmatch(piece) is None and _kind(piece) in _GLUING:  # a word that glues
-                if len(_GLUING_WORDS) >= _CACHE_LIMIT:
-                    for table, _ in _WEIGHTS.values():  # every weighed word must stay noted
-                        table.clear()
-                    _GLUING_WORDS.clear()
-                _GLUING_WORDS.add(piece)
+                # Past the bound the set stops growing, and from then on every text is checked
+                # the slow way (the tables are being filled as this runs: they can't be cleared).
+                if len(_GLUING_WORDS) < _CACHE_LIMIT:
+                    _GLUING_WORDS.add(piece)
+                else:
+                    _GLUING_WORDS.add(_TOO_MANY)
             return length(piece)
 
         found = _WEIGHTS[counting, url_weight] = ({}, weigh)
