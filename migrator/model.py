@@ -56,8 +56,6 @@ class AltOrigin(str, enum.Enum):
 
 
 _MEDIA_TYPES = {"image": MediaType.IMAGE, "video": MediaType.VIDEO}
-# The MIME types `sniff` gives, each with its kind (others are looked up by their first half).
-_MIME_MEDIA_TYPES = {mime: _MEDIA_TYPES[mime.partition("/")[0]] for mime in sniff.KNOWN_MIME_TYPES}
 _READS_HEADS: dict[type, bool] = {}  # kind of export tree -> whether it has `read_head`
 _UNKNOWN = object()  # "not sniffed yet", distinct from a sniffed None
 
@@ -170,10 +168,8 @@ class Media:
                 mime = self._mime
                 if mime is _UNKNOWN:
                     mime = self._mime = sniff.sniff_mime(self._opener, self._read_head())
-                # `_type_of`, by the whole MIME type: an account's plan asks it of every file
-                planned = _MIME_MEDIA_TYPES.get(mime)  # type: ignore[call-overload]
-                if planned is None:
-                    planned = self._type_of(mime)  # type: ignore[arg-type]
+                # `type`, without asking `missing` again
+                planned = self._type_of(mime)  # type: ignore[arg-type]
             self._planned = planned
         return planned  # type: ignore[return-value]
 

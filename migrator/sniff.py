@@ -30,10 +30,6 @@ _FTYP_BRANDS = {
     b"qt  ": "video/quicktime",
 }
 
-# Every MIME type `mime_from_head` can give.
-KNOWN_MIME_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/webm",
-                              *_FTYP_BRANDS.values()})
-
 
 def mime_from_head(head: bytes) -> str | None:
     """MIME type from a file's first bytes, or None if it is not an image/video we know."""
