@@ -192,37 +192,46 @@ class Runner:
         if plan.media_required and all(p.state == J.PLANNED for p in parts):
             self._check_some_media_usable(plan, [mi for p in parts for mi in p.media], media_rows, outcome)
         created = False
-        for part in parts:
-            if part.state == J.POSTED and part.remote is not None:
-                refs[part.idx] = last = part.remote
-                continue
-            uploaded: list[RemoteRef] = []
-            alts: list[str | None] = []
-            for mi in part.media:
-                done = self._media(plan, mi, media_rows[mi], part.key, outcome)
-                if done is not None:
-                    uploaded.append(done[0])
-                    alts.append(done[1])
-            if not uploaded and part.media and not captions.get(part.idx, part.text).strip():
-                continue  # every file of a media-only part was refused: a bare "(2/3)" says nothing
-            if not uploaded and self.adapter.caps.requires_media and part.reply_to is None:
-                raise PostFailed("none of this post's images could be prepared for this platform, "
-                                 "which only takes posts with images")
-            first = next(iter(refs.values()), None)  # the thread's root: the first part created
-            request = PostRequest(
-                key=part.key, text=part.text, media=tuple(uploaded), media_alt=tuple(alts),
-                created_at=post.taken_at + timedelta(seconds=part.idx),
-                reply_to=(refs.get(part.reply_to) or last) if part.reply_to is not None else None,
-                root=first if part.reply_to is not None else None,
-                post_id=post.id, part_index=part.idx, part_count=len(parts))
-            look_first = part.state == J.POSTING or self._probing(post.id)
-            if part is parts[-1]:
-                self._ready_ahead(outcome)  # the next post's images travel while this one is created
-            ref, found = self._create(request, look_first=look_first)
-            if look_first and part.state != J.POSTING:
-                self._probe_misses = 0 if found else self._probe_misses + 1
-            created = created or not found
-            refs[part.idx] = last = ref
+        try:
+            for part in parts:
+                if part.state == J.POSTED and part.remote is not None:
+                    refs[part.idx] = last = part.remote
+                    continue
+                if part is parts[-1] and all((post.id, mi) in outcome.media_results or media_rows[mi].state == J.SKIPPED
+                                             for mi in part.media):
+                    # Its files went ahead, or need nothing more: the next post's are chosen now,
+                    # while those uploads finish, not once they have (the server would wait on it).
+                    self._ready_ahead(outcome)
+                uploaded: list[RemoteRef] = []
+                alts: list[str | None] = []
+                for mi in part.media:
+                    done = self._media(plan, mi, media_rows[mi], part.key, outcome)
+                    if done is not None:
+                        uploaded.append(done[0])
+                        alts.append(done[1])
+                if not uploaded and part.media and not captions.get(part.idx, part.text).strip():
+                    continue  # every file of a media-only part was refused: a bare "(2/3)" says nothing
+                if not uploaded and self.adapter.caps.requires_media and part.reply_to is None:
+                    raise PostFailed("none of this post's images could be prepared for this platform, "
+                                     "which only takes posts with images")
+                first = next(iter(refs.values()), None)  # the thread's root: the first part created
+                request = PostRequest(
+                    key=part.key, text=part.text, media=tuple(uploaded), media_alt=tuple(alts),
+                    created_at=post.taken_at + timedelta(seconds=part.idx),
+                    reply_to=(refs.get(part.reply_to) or last) if part.reply_to is not None else None,
+                    root=first if part.reply_to is not None else None,
+                    post_id=post.id, part_index=part.idx, part_count=len(parts))
+                look_first = part.state == J.POSTING or self._probing(post.id)
+                if part is parts[-1]:
+                    self._ready_ahead(outcome)  # if not done above: the next post's images travel while this one is created
+                ref, found = self._create(request, look_first=look_first)
+                if look_first and part.state != J.POSTING:
+                    self._probe_misses = 0 if found else self._probe_misses + 1
+                created = created or not found
+                refs[part.idx] = last = ref
+        finally:
+            # Chosen for a create that never went out (a file refused, a part left out, a stop): not sent.
+            self._release_ahead(send=False)
         return created
 
     def _ready_ahead(self, outcome: RunOutcome) -> None:
